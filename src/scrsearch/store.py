@@ -1,0 +1,462 @@
+"""Content-addressed originals, the text cache and the SQLite catalogue."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .config import Home
+from .errors import StoreError, UsageError
+from .models import META_FIELDS, AddResult, Document, ExtractedText, ReportTag
+
+CATALOGUE_VERSION = 1
+#: Bump when extraction or normalisation changes, so cached text is made again.
+TEXT_CACHE_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS documents (
+    sha256 TEXT PRIMARY KEY,
+    original_name TEXT NOT NULL,
+    source TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    error TEXT,
+    url TEXT,
+    fetched_at TEXT,
+    title TEXT, subject TEXT, locality TEXT, region TEXT, nation TEXT,
+    year INTEGER, doc_type TEXT,
+    pages INTEGER,
+    extractor TEXT,
+    meta_origin TEXT NOT NULL DEFAULT '{}',
+    added_at TEXT, extracted_at TEXT, indexed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS documents_status ON documents(status);
+CREATE TABLE IF NOT EXISTS report_tags (
+    sha256 TEXT NOT NULL REFERENCES documents(sha256) ON DELETE CASCADE,
+    term_id TEXT NOT NULL,
+    facet TEXT NOT NULL,
+    label TEXT NOT NULL,
+    passages INTEGER NOT NULL,
+    PRIMARY KEY (sha256, term_id)
+);
+CREATE TABLE IF NOT EXISTS document_urls (
+    url TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    source TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    PRIMARY KEY (url, sha256)
+);
+CREATE TABLE IF NOT EXISTS fetches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT,
+    url TEXT NOT NULL,
+    final_url TEXT,
+    status INTEGER,
+    outcome TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    bytes INTEGER,
+    sha256 TEXT,
+    fetched_at TEXT NOT NULL,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS fetches_url ON fetches(url, id);
+"""
+
+_DOC_COLUMNS = tuple(f.name for f in fields(Document))
+
+
+def utc_now() -> str:
+    """The current time as an ISO 8601 string in UTC, to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def sha256_of(data: bytes) -> str:
+    """The hex sha256 of some bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_of_file(path: Path) -> str:
+    """The hex sha256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write bytes to a temp file beside `path`, fsync it, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class FetchRecord:
+    """One HTTP fetch as the catalogue keeps it."""
+
+    url: str
+    outcome: str  # new, changed, unchanged, not_modified, skipped_robots, failed, not_pdf, listing
+    fetched_at: str
+    source: str | None = None
+    final_url: str | None = None
+    status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    error: str | None = None
+
+
+class Store:
+    """The originals, text cache and catalogue of one home. Use as a context manager."""
+
+    def __init__(self, home: Home) -> None:
+        self.home = home.ensure()
+        try:
+            self.db = sqlite3.connect(home.catalogue_path, timeout=30, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(_SCHEMA)
+            self._check_version()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"cannot open the catalogue {home.catalogue_path}: {exc}; "
+                "if the file is damaged, move it away and run `scrsearch add` again"
+            ) from exc
+
+    def _check_version(self) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key='catalogue_version'").fetchone()
+        if row is None:
+            self.db.execute(
+                "INSERT INTO meta(key, value) VALUES('catalogue_version', ?)",
+                (str(CATALOGUE_VERSION),),
+            )
+        elif int(row[0]) > CATALOGUE_VERSION:
+            raise StoreError(
+                f"the catalogue {self.home.catalogue_path} was written by a newer scrsearch "
+                f"(version {row[0]}); upgrade scrsearch to use it"
+            )
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed on success, rolled back on any error."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- originals ---------------------------------------------------------------------------
+
+    def original_path(self, sha256: str) -> Path:
+        """Where the original with this sha256 is stored."""
+        return self.home.originals_dir / sha256[:2] / f"{sha256}.pdf"
+
+    def add_file(
+        self, path: Path, *, source: str = "local", meta: dict | None = None
+    ) -> AddResult:
+        """Store a file from disk; adding the same bytes again is a no-op."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+        return self.add_bytes(data, original_name=Path(path).name, source=source, meta=meta)
+
+    def add_bytes(
+        self,
+        data: bytes,
+        *,
+        original_name: str,
+        source: str,
+        url: str | None = None,
+        fetched_at: str | None = None,
+        meta: dict | None = None,
+        meta_origin: str = "given",
+    ) -> AddResult:
+        """Store bytes under their sha256 and catalogue them; the same bytes twice is a no-op.
+
+        `meta` holds given metadata (fields of META_FIELDS); `meta_origin` says where it came
+        from ("given" for `add` options, "source" for a crawler's source). Given metadata is
+        never overwritten by inference.
+        """
+        sha = sha256_of(data)
+        now = utc_now()
+        existing = self.document(sha)
+        if url:
+            self._link_url(url, sha, source, now)
+        if existing is not None:
+            if meta:
+                self._set_given_meta(existing, meta, meta_origin)
+            return AddResult(self.document(sha), is_new=False)
+        target = self.original_path(sha)
+        if not target.exists():
+            write_atomically(target, data)
+        values = {k: v for k, v in (meta or {}).items() if k in META_FIELDS and v is not None}
+        origin = {k: meta_origin for k in values}
+        row = {
+            "sha256": sha,
+            "original_name": original_name,
+            "source": source,
+            "path": str(target.relative_to(self.home.root)),
+            "size": len(data),
+            "url": url,
+            "fetched_at": fetched_at,
+            "added_at": now,
+            "meta_origin": json.dumps(origin),
+            **values,
+        }
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self.db.execute(f"INSERT OR IGNORE INTO documents ({cols}) VALUES ({marks})", tuple(row.values()))
+        return AddResult(self.document(sha), is_new=True)
+
+    def _link_url(self, url: str, sha: str, source: str, now: str) -> None:
+        self.db.execute(
+            "INSERT INTO document_urls(url, sha256, source, first_seen, last_seen) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(url, sha256) DO UPDATE SET last_seen=excluded.last_seen",
+            (url, sha, source, now, now),
+        )
+
+    def _set_given_meta(self, doc: Document, meta: dict, origin: str) -> None:
+        values = {k: v for k, v in meta.items() if k in META_FIELDS and v is not None}
+        if values:
+            self.set_metadata(doc.sha256, values, {k: origin for k in values}, force=True)
+
+    # -- catalogue reads ---------------------------------------------------------------------
+
+    @staticmethod
+    def _document(row: sqlite3.Row) -> Document:
+        values = dict(row)
+        values["meta_origin"] = json.loads(values.get("meta_origin") or "{}")
+        return Document(**{k: values[k] for k in _DOC_COLUMNS if k in values})
+
+    def document(self, sha256: str) -> Document | None:
+        """The catalogued document with this sha256, or None."""
+        row = self.db.execute("SELECT * FROM documents WHERE sha256=?", (sha256,)).fetchone()
+        return self._document(row) if row else None
+
+    def resolve(self, report_id: str) -> Document:
+        """The one document whose sha256 starts with `report_id` (at least 6 hex digits)."""
+        prefix = report_id.strip().lower()
+        if len(prefix) < 6 or any(c not in "0123456789abcdef" for c in prefix):
+            raise UsageError(
+                f"report id {report_id!r} is not valid: give at least 6 hex digits of the "
+                "sha256, as `scrsearch reports` shows"
+            )
+        rows = self.db.execute(
+            "SELECT * FROM documents WHERE sha256 >= ? AND sha256 < ? LIMIT 2",
+            (prefix, prefix + "g"),
+        ).fetchall()
+        if not rows:
+            raise UsageError(f"no report has the id {report_id}; `scrsearch reports` lists them")
+        if len(rows) > 1:
+            raise UsageError(f"report id {report_id} is ambiguous; give more digits")
+        return self._document(rows[0])
+
+    def documents(self, statuses: Iterable[str] | None = None) -> list[Document]:
+        """Every catalogued document (or those with the given statuses), oldest first."""
+        sql = "SELECT * FROM documents"
+        args: tuple = ()
+        if statuses is not None:
+            wanted = tuple(statuses)
+            sql += f" WHERE status IN ({', '.join('?' for _ in wanted)})"
+            args = wanted
+        sql += " ORDER BY added_at, sha256"
+        return [self._document(r) for r in self.db.execute(sql, args)]
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many documents have each status."""
+        rows = self.db.execute("SELECT status, COUNT(*) FROM documents GROUP BY status")
+        return {status: n for status, n in rows}
+
+    def urls_of(self, sha256: str) -> list[str]:
+        """Every URL this document was fetched from, first seen first."""
+        rows = self.db.execute(
+            "SELECT url FROM document_urls WHERE sha256=? ORDER BY first_seen", (sha256,)
+        )
+        return [r[0] for r in rows]
+
+    # -- catalogue writes --------------------------------------------------------------------
+
+    def set_metadata(
+        self, sha256: str, values: dict, origins: dict[str, str], *, force: bool = False
+    ) -> None:
+        """Set metadata fields; without `force`, fields given by a user or source are kept."""
+        doc = self.document(sha256)
+        if doc is None:
+            raise StoreError(f"no document {sha256} in the catalogue")
+        merged_origin = dict(doc.meta_origin)
+        updates: dict = {}
+        for key, value in values.items():
+            if key not in META_FIELDS:
+                continue
+            if not force and merged_origin.get(key) in ("given", "source"):
+                continue
+            updates[key] = value
+            merged_origin[key] = origins.get(key, "inferred")
+        if not updates:
+            return
+        updates["meta_origin"] = json.dumps(merged_origin)
+        assignments = ", ".join(f"{k}=?" for k in updates)
+        self.db.execute(
+            f"UPDATE documents SET {assignments} WHERE sha256=?", (*updates.values(), sha256)
+        )
+
+    def set_extracted(
+        self, sha256: str, *, pages: int | None, extractor: str | None, status: str,
+        error: str | None,
+    ) -> None:
+        """Record the outcome of extracting a document."""
+        self.db.execute(
+            "UPDATE documents SET pages=?, extractor=?, status=?, error=?, extracted_at=? "
+            "WHERE sha256=?",
+            (pages, extractor, status, error, utc_now(), sha256),
+        )
+
+    def set_status(self, sha256: str, status: str, error: str | None = None) -> None:
+        """Set a document's processing status."""
+        self.db.execute(
+            "UPDATE documents SET status=?, error=? WHERE sha256=?", (status, error, sha256)
+        )
+
+    def mark_indexed(self, sha256s: Iterable[str]) -> None:
+        """Record that these documents are in the committed index."""
+        now = utc_now()
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE documents SET status='indexed', error=NULL, indexed_at=? WHERE sha256=?",
+                [(now, s) for s in sha256s],
+            )
+
+    def mark_all_pending(self) -> None:
+        """Forget what was indexed, for a rebuild (failed and needs_ocr are retried too)."""
+        self.db.execute("UPDATE documents SET status='pending', indexed_at=NULL")
+
+    def set_report_tags(self, sha256: str, tags: Iterable[ReportTag]) -> None:
+        """Replace a report's tags."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM report_tags WHERE sha256=?", (sha256,))
+            db.executemany(
+                "INSERT INTO report_tags(sha256, term_id, facet, label, passages) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(sha256, t.term_id, t.facet, t.label, t.passages) for t in tags],
+            )
+
+    def report_tags(self, sha256: str) -> list[ReportTag]:
+        """A report's tags, strongest first."""
+        rows = self.db.execute(
+            "SELECT term_id, facet, label, passages FROM report_tags WHERE sha256=? "
+            "ORDER BY passages DESC, term_id",
+            (sha256,),
+        )
+        return [ReportTag(*r) for r in rows]
+
+    def all_report_tags(self) -> dict[str, list[ReportTag]]:
+        """Every report's tags, strongest first, by sha256."""
+        tags: dict[str, list[ReportTag]] = {}
+        rows = self.db.execute(
+            "SELECT sha256, term_id, facet, label, passages FROM report_tags "
+            "ORDER BY sha256, passages DESC, term_id"
+        )
+        for sha, *rest in rows:
+            tags.setdefault(sha, []).append(ReportTag(*rest))
+        return tags
+
+    # -- fetch records -------------------------------------------------------------------------
+
+    def record_fetch(self, record: FetchRecord) -> None:
+        """Append one fetch to the catalogue."""
+        row = {f.name: getattr(record, f.name) for f in fields(FetchRecord)}
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self.db.execute(f"INSERT INTO fetches ({cols}) VALUES ({marks})", tuple(row.values()))
+
+    def last_fetch(self, url: str, *, with_document: bool = True) -> FetchRecord | None:
+        """The newest fetch of `url` (by default one that stored a document), or None."""
+        sql = "SELECT * FROM fetches WHERE url=?"
+        if with_document:
+            sql += " AND sha256 IS NOT NULL"
+        row = self.db.execute(sql + " ORDER BY id DESC LIMIT 1", (url,)).fetchone()
+        if row is None:
+            return None
+        values = dict(row)
+        values.pop("id")
+        return FetchRecord(**values)
+
+    def fetches(self, url: str | None = None) -> list[FetchRecord]:
+        """Every fetch (of `url`, if given), oldest first."""
+        sql, args = "SELECT * FROM fetches", ()
+        if url is not None:
+            sql, args = sql + " WHERE url=?", (url,)
+        out = []
+        for row in self.db.execute(sql + " ORDER BY id", args):
+            values = dict(row)
+            values.pop("id")
+            out.append(FetchRecord(**values))
+        return out
+
+    # -- text cache --------------------------------------------------------------------------
+
+    def text_path(self, sha256: str) -> Path:
+        return self.home.text_dir / sha256[:2] / f"{sha256}.json.gz"
+
+    def cached_text(self, sha256: str) -> ExtractedText | None:
+        """The cached extracted text of a document, if present and current."""
+        path = self.text_path(sha256)
+        try:
+            payload = json.loads(gzip.decompress(path.read_bytes()))
+        except (OSError, ValueError, EOFError):
+            return None
+        if payload.get("version") != TEXT_CACHE_VERSION:
+            return None
+        return ExtractedText(
+            pages=tuple(payload["pages"]),
+            extractor=payload["extractor"],
+            warnings=tuple(payload.get("warnings", ())),
+        )
+
+    def cache_text(self, sha256: str, text: ExtractedText) -> None:
+        """Cache extracted text by sha256, atomically."""
+        payload = {
+            "version": TEXT_CACHE_VERSION,
+            "extractor": text.extractor,
+            "warnings": list(text.warnings),
+            "pages": list(text.pages),
+        }
+        data = gzip.compress(json.dumps(payload, ensure_ascii=False).encode(), compresslevel=5)
+        write_atomically(self.text_path(sha256), data)

@@ -1,0 +1,45 @@
+"""Shared fixtures: the real corpus in ../shared, and fresh homes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SCRSEARCH_SHARED", REPO.parent / "shared"))
+CORPUS = SHARED / "corpus"
+
+
+def _shared_or_skip(path: Path) -> Path:
+    if path.exists():
+        return path
+    reason = (
+        f"{path} is absent: these tests read the real corpus in ../shared "
+        "(set SCRSEARCH_SHARED to point elsewhere)"
+    )
+    if os.environ.get("SCRSEARCH_REQUIRE_SHARED") == "1":
+        pytest.fail(reason + "; SCRSEARCH_REQUIRE_SHARED=1 makes that a failure")
+    pytest.skip(reason)
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared, or a skip (a failure under SCRSEARCH_REQUIRE_SHARED=1)."""
+    return _shared_or_skip(SHARED)
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """../shared/corpus, or a skip (a failure under SCRSEARCH_REQUIRE_SHARED=1)."""
+    return _shared_or_skip(CORPUS)
+
+
+@pytest.fixture
+def home(tmp_path: Path):
+    """A fresh, empty scrsearch home."""
+    from scrsearch.config import Home
+
+    return Home(tmp_path / "home").ensure()
