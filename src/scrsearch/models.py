@@ -51,6 +51,7 @@ class Document:
     pages: int | None = None
     extractor: str | None = None
     meta_origin: dict[str, str] = field(default_factory=dict)
+    added_from: str | None = None
     added_at: str | None = None
     extracted_at: str | None = None
     indexed_at: str | None = None

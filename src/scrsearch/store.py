@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS documents (
     pages INTEGER,
     extractor TEXT,
     meta_origin TEXT NOT NULL DEFAULT '{}',
+    added_from TEXT,
     added_at TEXT, extracted_at TEXT, indexed_at TEXT
 );
 CREATE INDEX IF NOT EXISTS documents_status ON documents(status);
@@ -195,7 +196,9 @@ class Store:
             data = Path(path).read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-        return self.add_bytes(data, original_name=Path(path).name, source=source, meta=meta)
+        return self.add_bytes(
+            data, original_name=Path(path).name, source=source, meta=meta, added_from=str(path)
+        )
 
     def add_bytes(
         self,
@@ -207,6 +210,7 @@ class Store:
         fetched_at: str | None = None,
         meta: dict | None = None,
         meta_origin: str = "given",
+        added_from: str | None = None,
     ) -> AddResult:
         """Store bytes under their sha256 and catalogue them; the same bytes twice is a no-op.
 
@@ -237,6 +241,7 @@ class Store:
             "url": url,
             "fetched_at": fetched_at,
             "added_at": now,
+            "added_from": added_from or url,
             "meta_origin": json.dumps(origin),
             **values,
         }
@@ -254,8 +259,11 @@ class Store:
 
     def _set_given_meta(self, doc: Document, meta: dict, origin: str) -> None:
         values = {k: v for k, v in meta.items() if k in META_FIELDS and v is not None}
-        if values:
-            self.set_metadata(doc.sha256, values, {k: origin for k in values}, force=True)
+        changed = {k: v for k, v in values.items() if getattr(doc, k) != v}
+        if changed:
+            self.set_metadata(doc.sha256, changed, {k: origin for k in changed}, force=True)
+            if doc.status == "indexed":  # the index copies metadata: index it again
+                self.set_status(doc.sha256, "pending")
 
     # -- catalogue reads ---------------------------------------------------------------------
 

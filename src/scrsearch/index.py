@@ -1,0 +1,219 @@
+"""The Whoosh schema, index generations and writing passages.
+
+The index folder holds generations (`gen-NNNNNN/`, each one Whoosh index) and a `CURRENT`
+file naming the one readers open, with its schema version. Incremental runs write into the
+current generation: Whoosh commits a segment and then renames its table of contents into place,
+so a reader sees either the last commit or the new one, never half a write. A rebuild (or a
+schema change) fills a new generation and switches `CURRENT` only when it is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.analysis import StemmingAnalyzer
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.writing import IndexWriter
+
+from .config import Home
+from .errors import IndexError_
+from .models import Document, Passage, ReportTag
+from .store import write_atomically
+
+#: Bump when the schema or what goes into it changes: a mismatch rebuilds the index.
+SCHEMA_VERSION = 1
+
+CURRENT_FILE = "CURRENT"
+GEN_PREFIX = "gen-"
+
+#: Facet fields of the index, in display order: (field, catalogue attribute or tag facet).
+FACET_FIELDS = (
+    "theme", "risk_factor", "practice_issue",
+    "locality", "region", "nation", "year", "doc_type", "source", "subject",
+)  # fmt: skip
+TAG_FACETS = ("theme", "risk_factor", "practice_issue")
+
+
+def _text_analyzer():
+    # stoplist=None: the default analyzer drops stop words, so the phrase "voice of the child"
+    # would match "voice child". Keeping them costs a little index size and buys exact phrases.
+    return StemmingAnalyzer(stoplist=None, minsize=1)
+
+
+def build_schema() -> Schema:
+    """The one Whoosh schema: a document per passage, with its report's metadata copied in."""
+    keyword = {"lowercase": True, "commas": True, "scorable": False}
+    return Schema(
+        pid=ID(unique=True),  # "<sha256>:<ordinal>"
+        sha256=ID(stored=True, sortable=True),
+        page=STORED(),
+        ordinal=STORED(),
+        text=TEXT(analyzer=_text_analyzer(), stored=True, phrase=True, multitoken_query="phrase"),
+        title=TEXT(
+            analyzer=_text_analyzer(), phrase=True, field_boost=1.5, multitoken_query="phrase"
+        ),
+        subject=KEYWORD(**keyword),
+        locality=KEYWORD(**keyword),
+        region=KEYWORD(**keyword),
+        nation=KEYWORD(**keyword),
+        year=NUMERIC(bits=16, signed=False),
+        doc_type=KEYWORD(**keyword),
+        source=KEYWORD(**keyword),
+        theme=KEYWORD(**keyword),
+        risk_factor=KEYWORD(**keyword),
+        practice_issue=KEYWORD(**keyword),
+        tags=KEYWORD(stored=True, **keyword),  # the passage's own tags
+    )
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One complete Whoosh index and the schema version it was built with."""
+
+    path: Path
+    schema_version: int
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def current_generation(home: Home) -> Generation | None:
+    """The generation readers should open, or None when there is no index yet."""
+    pointer = home.index_dir / CURRENT_FILE
+    try:
+        payload = json.loads(pointer.read_text())
+        generation = Generation(home.index_dir / payload["generation"], payload["schema_version"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IndexError_(
+            f"{pointer} is damaged; run `scrsearch index --rebuild` to build the index again"
+        ) from exc
+    if not whoosh_index.exists_in(str(generation.path)):
+        raise IndexError_(
+            f"the index {generation.path} named by {pointer} is missing; "
+            "run `scrsearch index --rebuild`"
+        )
+    return generation
+
+
+def open_for_reading(home: Home):
+    """The current Whoosh index, for searching."""
+    generation = current_generation(home)
+    if generation is None:
+        raise IndexError_(
+            f"there is no index in {home.root} yet: run `scrsearch add FOLDER` and "
+            "`scrsearch index` first"
+        )
+    if generation.schema_version != SCHEMA_VERSION:
+        raise IndexError_(
+            f"the index in {home.index_dir} was built by another version of scrsearch; "
+            "run `scrsearch index` to rebuild it"
+        )
+    try:
+        return whoosh_index.open_dir(str(generation.path))
+    except Exception as exc:  # whoosh raises many kinds on a damaged folder
+        raise IndexError_(
+            f"cannot open the index {generation.path}: {exc}; run `scrsearch index --rebuild`"
+        ) from exc
+
+
+def needs_rebuild(home: Home) -> bool:
+    """True when there is no usable current generation (none yet, or an old schema)."""
+    try:
+        generation = current_generation(home)
+    except IndexError_:
+        return True
+    return generation is None or generation.schema_version != SCHEMA_VERSION
+
+
+def new_generation(home: Home) -> Path:
+    """Create an empty Whoosh index in a fresh generation folder (not yet current)."""
+    numbers = [
+        int(p.name[len(GEN_PREFIX):])
+        for p in home.index_dir.glob(GEN_PREFIX + "*")
+        if p.name[len(GEN_PREFIX):].isdigit()
+    ]
+    path = home.index_dir / f"{GEN_PREFIX}{max(numbers, default=0) + 1:06d}"
+    path.mkdir(parents=True)
+    whoosh_index.create_in(str(path), build_schema())
+    return path
+
+
+def make_current(home: Home, path: Path) -> None:
+    """Atomically point readers at the generation in `path`, then remove older ones."""
+    payload = {"generation": path.name, "schema_version": SCHEMA_VERSION}
+    write_atomically(home.index_dir / CURRENT_FILE, json.dumps(payload).encode())
+    remove_stale_generations(home)
+
+
+def remove_stale_generations(home: Home) -> None:
+    """Delete generation folders other than the current one (left by rebuilds or kills)."""
+    generation = current_generation(home)
+    for folder in home.index_dir.glob(GEN_PREFIX + "*"):
+        if generation is None or folder.resolve() != generation.path.resolve():
+            # A reader that still has the old generation open keeps its open files on POSIX.
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def open_writer(path: Path) -> IndexWriter:
+    """A writer on the Whoosh index in `path` (waits for another writer to finish)."""
+    ix = whoosh_index.open_dir(str(path))
+    return ix.writer(limitmb=256, timeout=60.0, delay=0.25)
+
+
+def _facet_values(doc: Document) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for name in ("subject", "locality", "region", "nation", "doc_type", "source"):
+        value = getattr(doc, name)
+        if value:
+            values[name] = str(value).replace(",", " ")
+    if doc.year:
+        values["year"] = int(doc.year)
+    if doc.title:
+        values["title"] = doc.title
+    return values
+
+
+def write_report(
+    writer: IndexWriter,
+    doc: Document,
+    passages: Sequence[Passage],
+    passage_tags: Sequence[Iterable[str]],
+    report_tags: Sequence[ReportTag],
+) -> None:
+    """Replace a report's passages in the index (idempotent: old copies are deleted first)."""
+    writer.delete_by_term("sha256", doc.sha256)
+    shared = _facet_values(doc)
+    for facet in TAG_FACETS:
+        ids = [t.term_id for t in report_tags if t.facet == facet]
+        if ids:
+            shared[facet] = ",".join(ids)
+    for passage, tags in zip(passages, passage_tags, strict=True):
+        writer.add_document(
+            pid=f"{doc.sha256}:{passage.ordinal}",
+            sha256=doc.sha256,
+            page=passage.page,
+            ordinal=passage.ordinal,
+            text=passage.text,
+            tags=",".join(tags),
+            **shared,
+        )
+
+
+def delete_report(writer: IndexWriter, sha256: str) -> None:
+    """Remove a report's passages from the index."""
+    writer.delete_by_term("sha256", sha256)
+
+
+def indexed_sha256s(home: Home) -> set[str]:
+    """The sha256 of every report in the current index (for consistency checks)."""
+    ix = open_for_reading(home)
+    with ix.reader() as reader:
+        return {term.decode() for term in reader.lexicon("sha256")}

@@ -1,0 +1,262 @@
+"""The stages chained: add files, index what is new (extract, infer, split, tag, write)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import index as search_index
+from . import tagging
+from .config import Home
+from .errors import ExtractError, UsageError
+from .extract import extract_many
+from .lock import home_lock
+from .models import Document, ExtractedText
+from .passages import split_passages
+from .store import Store
+
+#: A progress callback: (items done, items in all, what is being done).
+Progress = Callable[[int, int, str], None]
+
+#: Commit the index after this many reports or passages, so a long run saves its work as it
+#: goes and a kill loses at most one batch.
+COMMIT_EVERY_REPORTS = 200
+COMMIT_EVERY_PASSAGES = 40_000
+
+
+def _no_progress(done: int, total: int, label: str) -> None:
+    return None
+
+
+# -- add ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class AddSummary:
+    """What `add` did with each file it was given."""
+
+    new: list[Document] = field(default_factory=list)
+    duplicates: list[Document] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def pdf_files(paths: Sequence[str | os.PathLike[str]]) -> Iterator[Path | tuple[Path, str]]:
+    """Each file to add: named files as they are, folders searched recursively for *.pdf.
+
+    Yields a Path to add, or (path, reason) for one that cannot be added.
+    """
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for found in sorted(path.rglob("*")):
+                if found.is_file() and found.suffix.lower() == ".pdf":
+                    yield found
+        elif path.is_file():
+            yield path
+        elif path.exists():
+            yield (path, "not a regular file")
+        else:
+            raise UsageError(f"{path} does not exist; give a PDF file or a folder of PDFs")
+
+
+def normalise_given_meta(meta: dict | None) -> dict:
+    """Check and complete metadata given on the command line (locality brings its region)."""
+    values = {k: v for k, v in (meta or {}).items() if v not in (None, "")}
+    if "locality" in values:
+        record = tagging.locality_record(values["locality"])
+        if record is None:
+            raise UsageError(
+                f"--locality {values['locality']!r} is not a known local authority; use a name "
+                "such as 'Bradford' or 'Derby' (see src/scrsearch/data/localities.csv)"
+            )
+        values["locality"] = record.name
+        values.setdefault("region", record.region)
+        values.setdefault("nation", record.nation)
+    if "region" in values and values["region"]:
+        region = tagging.region_name(values["region"])
+        if region is None:
+            raise UsageError(f"--region {values['region']!r} is not a known region")
+        values["region"] = region
+    return values
+
+
+def add_paths(
+    home: Home,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    meta: dict | None = None,
+    source: str = "local",
+    progress: Progress = _no_progress,
+) -> AddSummary:
+    """Store files and folders of PDFs in the home's corpus; the same bytes twice is a no-op."""
+    given = normalise_given_meta(meta)
+    files = list(pdf_files(paths))
+    summary = AddSummary()
+    with Store(home) as store:
+        for done, item in enumerate(files, 1):
+            if isinstance(item, tuple):
+                summary.skipped.append((str(item[0]), item[1]))
+                continue
+            try:
+                result = store.add_file(item, source=source, meta=given)
+            except UsageError as exc:
+                summary.skipped.append((str(item), str(exc)))
+                continue
+            (summary.new if result.is_new else summary.duplicates).append(result.document)
+            progress(done, len(files), item.name)
+    return summary
+
+
+# -- index -------------------------------------------------------------------------------------
+
+
+@dataclass
+class IndexSummary:
+    """What `index` did."""
+
+    indexed: int = 0
+    passages: int = 0
+    unchanged: int = 0
+    needs_ocr: list[Document] = field(default_factory=list)
+    failed: list[tuple[Document, str]] = field(default_factory=list)
+    rebuilt: bool = False
+    seconds: float = 0.0
+    stale_lock_from: int | None = None
+
+
+def _texts(
+    store: Store, docs: Sequence[Document]
+) -> Iterator[tuple[Document, ExtractedText | ExtractError]]:
+    """Each document's text: from the cache, else extracted in worker processes."""
+    by_sha = {d.sha256: d for d in docs}
+    to_extract = []
+    for doc in docs:
+        cached = store.cached_text(doc.sha256)
+        if cached is None:
+            to_extract.append((doc.sha256, store.home.root / doc.path))
+        else:
+            yield doc, cached
+    for sha, result in extract_many(to_extract):
+        if isinstance(result, ExtractedText):
+            store.cache_text(sha, result)
+        yield by_sha[sha], result
+
+
+def _infer_and_record(store: Store, doc: Document, text: ExtractedText) -> Document:
+    """Infer metadata from the text (never over given or source values) and return the doc."""
+    inferred = tagging.infer_metadata(
+        text.pages, doc.original_name, path=doc.added_from or doc.original_name
+    )
+    values = {k: v for k, (v, _) in inferred.items()}
+    origins = {k: origin for k, (_, origin) in inferred.items()}
+    # A locality that was given or stated by a source brings its own region and nation.
+    if doc.meta_origin.get("locality") in ("given", "source"):
+        values.pop("region", None)
+        values.pop("nation", None)
+    store.set_metadata(doc.sha256, values, origins)
+    return store.document(doc.sha256) or doc
+
+
+def _index_one(store: Store, writer, doc: Document, text: ExtractedText) -> int:
+    """Split, tag and write one report; returns its passage count."""
+    doc = _infer_and_record(store, doc, text)
+    passages = split_passages(doc.sha256, text.pages)
+    passage_tags = [tagging.tag_passage(p.text) for p in passages]
+    report_tags = tagging.report_tags(passage_tags, passages_total=len(passages))
+    store.set_report_tags(doc.sha256, report_tags)
+    tag_ids = [sorted({t.term_id for t in tags}) for tags in passage_tags]
+    search_index.write_report(writer, doc, passages, tag_ids, report_tags)
+    return len(passages)
+
+
+def run_index(
+    home: Home,
+    *,
+    rebuild: bool = False,
+    retry_failed: bool = False,
+    progress: Progress = _no_progress,
+) -> IndexSummary:
+    """Index every new document (or all, with `rebuild`); one run at a time per home."""
+    started = time.monotonic()
+    summary = IndexSummary()
+    with home_lock(home, "index") as lock, Store(home) as store:
+        summary.stale_lock_from = lock["stale_from"]
+        rebuild = rebuild or search_index.needs_rebuild(home)
+        summary.rebuilt = rebuild
+        if rebuild:
+            gen_path = search_index.new_generation(home)
+            todo = store.documents()
+        else:
+            gen_path = search_index.current_generation(home).path
+            statuses = ["pending"] + (["failed", "needs_ocr"] if retry_failed else [])
+            todo = store.documents(statuses)
+            summary.unchanged = len(store.documents(["indexed"]))
+        _index_documents(store, gen_path, todo, summary, progress, defer_marks=rebuild)
+        if rebuild:
+            search_index.make_current(home, gen_path)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _index_documents(
+    store: Store,
+    gen_path: Path,
+    todo: Sequence[Document],
+    summary: IndexSummary,
+    progress: Progress,
+    *,
+    defer_marks: bool,
+) -> None:
+    """Write `todo` into the index at `gen_path`, committing in batches."""
+    writer = search_index.open_writer(gen_path)
+    batch: list[str] = []
+    deferred: list[str] = []
+    batch_passages = 0
+    try:
+        for done, (doc, result) in enumerate(_texts(store, todo), 1):
+            progress(done, len(todo), doc.original_name)
+            if isinstance(result, ExtractError):
+                _record_failure(store, writer, doc, result, summary)
+                continue
+            store.set_extracted(
+                doc.sha256, pages=len(result.pages), extractor=result.extractor,
+                status="pending", error=None,
+            )
+            count = _index_one(store, writer, doc, result)
+            summary.indexed += 1
+            summary.passages += count
+            batch.append(doc.sha256)
+            batch_passages += count
+            if len(batch) >= COMMIT_EVERY_REPORTS or batch_passages >= COMMIT_EVERY_PASSAGES:
+                writer.commit()
+                (deferred.extend if defer_marks else store.mark_indexed)(batch)
+                batch, batch_passages = [], 0
+                writer = search_index.open_writer(gen_path)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    (deferred.extend if defer_marks else store.mark_indexed)(batch)
+    if defer_marks:
+        store.mark_indexed(deferred)
+
+
+def _record_failure(
+    store: Store, writer, doc: Document, error: ExtractError, summary: IndexSummary
+) -> None:
+    status = error.status
+    store.set_extracted(doc.sha256, pages=None, extractor=None, status=status, error=str(error))
+    search_index.delete_report(writer, doc.sha256)
+    if status == "needs_ocr":
+        summary.needs_ocr.append(doc)
+    else:
+        summary.failed.append((doc, str(error)))
+
+
+def iter_documents(home: Home, statuses: Iterable[str] | None = None) -> list[Document]:
+    """The catalogued documents of a home."""
+    with Store(home) as store:
+        return store.documents(statuses)

@@ -1,0 +1,451 @@
+"""Queries, filters, report-level ranking, facet counts and highlights over the index."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+
+from whoosh import query as wq
+from whoosh import sorting
+from whoosh.highlight import ContextFragmenter, Formatter, get_text
+from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
+
+from . import index as search_index
+from . import tagging
+from .config import Home
+from .errors import QueryError, UsageError
+from .models import Document, ReportTag
+from .store import Store
+
+#: Fields a query may name as `field:value`, with the aliases people type.
+QUERY_FIELDS = {
+    "text": "text", "title": "title", "subject": "subject", "locality": "locality",
+    "region": "region", "nation": "nation", "year": "year", "doc_type": "doc_type",
+    "type": "doc_type", "source": "source", "theme": "theme", "risk": "risk_factor",
+    "risk_factor": "risk_factor", "issue": "practice_issue", "practice_issue": "practice_issue",
+    "tag": "tags", "tags": "tags",
+}  # fmt: skip
+
+#: Passages shown under each report.
+PASSAGES_PER_REPORT = 3
+MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Search filters: values of one kind are alternatives (OR), kinds combine with AND.
+
+    Tags (`themes`, `risks`, `issues`) are the exception: every one given must apply (AND).
+    """
+
+    localities: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    nations: tuple[str, ...] = ()
+    years: tuple[tuple[int, int], ...] = ()
+    doc_types: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    risks: tuple[str, ...] = ()
+    issues: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {f.name: list(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name)}
+
+    @property
+    def tag_ids(self) -> tuple[str, ...]:
+        return self.themes + self.risks + self.issues
+
+
+def parse_year_range(text: str) -> tuple[int, int]:
+    """'2015' -> (2015, 2015); '2014-2018' -> (2014, 2018); '2015-' and '-2015' are open."""
+    match = re.fullmatch(r"\s*(\d{4})?\s*(-|–|\.\.)?\s*(\d{4})?\s*", text or "")
+    if not match or not (match.group(1) or match.group(3)):
+        raise UsageError(f"--year {text!r} is not a year or a range: use 2015 or 2014-2018")
+    first, dash, last = match.groups()
+    lo = int(first) if first else 1900
+    hi = int(last) if last else (2100 if dash else lo)
+    if not dash:
+        hi = lo
+    if lo > hi:
+        raise UsageError(f"--year {text!r}: the first year is after the last")
+    return lo, hi
+
+
+def make_filters(
+    *,
+    localities: Iterable[str] = (),
+    regions: Iterable[str] = (),
+    nations: Iterable[str] = (),
+    years: Iterable[str] = (),
+    doc_types: Iterable[str] = (),
+    sources: Iterable[str] = (),
+    subjects: Iterable[str] = (),
+    themes: Iterable[str] = (),
+    risks: Iterable[str] = (),
+    issues: Iterable[str] = (),
+) -> Filters:
+    """Check filter values given by a person and resolve their aliases."""
+    resolved_localities = []
+    for name in localities:
+        record = tagging.locality_record(name)
+        if record is None:
+            raise UsageError(
+                f"--locality {name!r} is not a known local authority; try a council name "
+                "such as Bradford, Derby or Derbyshire"
+            )
+        resolved_localities.append(record.name)
+    resolved_regions = []
+    for name in regions:
+        region = tagging.region_name(name)
+        if region is None:
+            known = ", ".join(tagging.all_regions())
+            raise UsageError(f"--region {name!r} is not a region; use one of: {known}")
+        resolved_regions.append(region)
+    from .models import DOC_TYPES
+
+    for doc_type in doc_types:
+        if doc_type not in DOC_TYPES:
+            raise UsageError(f"--doc-type {doc_type!r} is not one of: {', '.join(DOC_TYPES)}")
+    taxonomy = tagging.load_taxonomy()
+    for option, wanted_facet, ids in (
+        ("--theme", "theme", themes), ("--risk", "risk_factor", risks),
+        ("--issue", "practice_issue", issues),
+    ):  # fmt: skip
+        for term_id in ids:
+            term = taxonomy.terms.get(term_id)
+            if term is None or term.facet != wanted_facet:
+                known = ", ".join(t.id for t in taxonomy.terms.values() if t.facet == wanted_facet)
+                raise UsageError(f"{option} {term_id!r} is not a {wanted_facet}; use one of: {known}")
+    return Filters(
+        localities=tuple(resolved_localities),
+        regions=tuple(resolved_regions),
+        nations=tuple(nations),
+        years=tuple(parse_year_range(y) for y in years),
+        doc_types=tuple(doc_types),
+        sources=tuple(sources),
+        subjects=tuple(subjects),
+        themes=tuple(themes),
+        risks=tuple(risks),
+        issues=tuple(issues),
+    )
+
+
+def _keyword(value: str) -> str:
+    return value.replace(",", " ").lower()
+
+
+def filter_query(filters: Filters) -> wq.Query | None:
+    """The Whoosh query that keeps only passages of reports that pass the filters."""
+    parts: list[wq.Query] = []
+    for fieldname, values in (
+        ("locality", filters.localities), ("region", filters.regions),
+        ("nation", filters.nations), ("doc_type", filters.doc_types),
+        ("source", filters.sources), ("subject", filters.subjects),
+    ):  # fmt: skip
+        if values:
+            parts.append(wq.Or([wq.Term(fieldname, _keyword(v)) for v in values]))
+    if filters.years:
+        # Closed ranges: NumericRange(field, None, x) on an unsigned field matches everything.
+        parts.append(wq.Or([wq.NumericRange("year", lo, hi) for lo, hi in filters.years]))
+    for fieldname, values in (
+        ("theme", filters.themes), ("risk_factor", filters.risks),
+        ("practice_issue", filters.issues),
+    ):  # fmt: skip
+        parts.extend(wq.Term(fieldname, _keyword(v)) for v in values)
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+# -- query parsing -------------------------------------------------------------------------------
+
+_FIELD_RE = re.compile(r'(?:^|[\s(])([A-Za-z_]+):(?=\S)')
+
+
+def _check_query_shape(text: str) -> None:
+    if text.count('"') % 2:
+        raise QueryError(f"the query {text!r} has an unclosed quote: close the \"phrase\"")
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth:
+        raise QueryError(f"the query {text!r} has unbalanced parentheses")
+    outside_quotes = re.sub(r'"[^"]*"', " ", text)
+    for match in _FIELD_RE.finditer(outside_quotes):
+        name = match.group(1)
+        if name not in QUERY_FIELDS:
+            known = ", ".join(sorted(set(QUERY_FIELDS)))
+            raise QueryError(f"the query names an unknown field {name!r}; fields are: {known}")
+    words = outside_quotes.split()
+    if words and words[-1] in ("AND", "OR", "NOT", "ANDNOT"):
+        raise QueryError(f"the query {text!r} ends with the operator {words[-1]}: add a word after it")
+    if words and words[0] in ("AND", "OR"):
+        raise QueryError(f"the query {text!r} starts with the operator {words[0]}")
+    for word in words:
+        bare = word.split(":", 1)[-1].lstrip("-+(")
+        if bare and bare[0] in "*?":
+            raise QueryError(
+                f"{word!r} starts with a wildcard, which would match nearly everything: "
+                "put at least two letters before the *"
+            )
+
+
+def parse_query(text: str, schema) -> wq.Query | None:
+    """Parse a person's query (words AND-ed, "phrases", OR, NOT/-word, word*, field:value)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    _check_query_shape(text)
+    parser = MultifieldParser(["text", "title"], schema)
+    parser.add_plugin(PlusMinusPlugin(minusexpr=r"(?<![^\s(])-(?=[\w\"(])"))
+    aliases: dict[str, list[str]] = {}
+    for alias, target in QUERY_FIELDS.items():
+        if alias != target:
+            aliases.setdefault(target, []).append(alias)
+    parser.add_plugin(FieldAliasPlugin(aliases))
+    try:
+        parsed = parser.parse(text)
+    except Exception as exc:  # whoosh's parser raises bare exceptions on odd input
+        raise QueryError(f"could not understand the query {text!r}: simplify it") from exc
+    if isinstance(parsed, wq.NullQuery) or parsed is wq.NullQuery:
+        raise QueryError(f"the query {text!r} has no words to search for")
+    return parsed
+
+
+# -- results -------------------------------------------------------------------------------------
+
+
+class _MarkFormatter(Formatter):
+    """Wraps matched terms in <mark>…</mark>."""
+
+    between = " … "
+
+    def format_token(self, text, token, replace=False):
+        return f"{MARK_OPEN}{get_text(text, token, replace)}{MARK_CLOSE}"
+
+
+@dataclass
+class _Catalogue:
+    """Report metadata and tags from the catalogue, for rendering and facet counts."""
+
+    documents: dict[str, Document]
+    tags: dict[str, list[ReportTag]]
+
+    @classmethod
+    def load(cls, home: Home) -> _Catalogue:
+        with Store(home) as store:
+            docs = {d.sha256: d for d in store.documents(["indexed"])}
+            return cls(docs, store.all_report_tags())
+
+    def facet_values(self, sha: str, facet: str) -> list[str]:
+        if facet in search_index.TAG_FACETS:
+            return [t.term_id for t in self.tags.get(sha, ()) if t.facet == facet]
+        doc = self.documents.get(sha)
+        value = getattr(doc, facet, None) if doc else None
+        return [] if value in (None, "") else [str(value)]
+
+
+def report_json(doc: Document, tags: Sequence[ReportTag], url: str | None = None) -> dict:
+    """The report fields shared by search results, `reports` and exports."""
+    return {
+        "report_id": doc.report_id,
+        "sha256": doc.sha256,
+        "title": doc.title or doc.original_name,
+        "subject": doc.subject,
+        "original_name": doc.original_name,
+        "locality": doc.locality,
+        "region": doc.region,
+        "nation": doc.nation,
+        "year": doc.year,
+        "doc_type": doc.doc_type,
+        "source": doc.source,
+        "url": url if url is not None else doc.url,
+        "fetched_at": doc.fetched_at,
+        "pages": doc.pages,
+        "tags": [
+            {"id": t.term_id, "facet": t.facet, "label": t.label, "passages": t.passages}
+            for t in tags
+        ],
+    }
+
+
+@dataclass
+class SearchRequest:
+    """Everything a search needs besides the home."""
+
+    query: str = ""
+    filters: Filters = field(default_factory=Filters)
+    limit: int = 10
+    offset: int = 0
+    facets: bool = True
+    explain: bool = False
+
+
+def search(home: Home, request: SearchRequest) -> dict:
+    """Run a search and return the JSON contract of `scrsearch search --format json`."""
+    if request.limit < 0 or request.offset < 0:
+        raise UsageError("--limit and --offset must be 0 or more")
+    ix = search_index.open_for_reading(home)
+    text_query = parse_query(request.query, ix.schema)
+    narrowing = filter_query(request.filters)
+    catalogue = _Catalogue.load(home)
+    with ix.searcher() as searcher:
+        matching = _restrict(text_query, narrowing)
+        report_hits = _count_reports(searcher, matching)
+        if text_query is not None:
+            ranked = _rank_by_passages(searcher, matching, request)
+        else:
+            ranked = _rank_browse(searcher, report_hits, catalogue, request)
+        results = []
+        for sha, score, passages in ranked:
+            doc = catalogue.documents.get(sha)
+            if doc is None:  # indexed, then removed from the catalogue: `check` reports it
+                continue
+            entry = report_json(doc, catalogue.tags.get(sha, []))
+            entry["score"] = round(score, 4)
+            entry["passages"] = passages
+            if request.explain:
+                entry["explain"] = explain_tags(home, doc, catalogue.tags.get(sha, []))
+            results.append(entry)
+    payload = {
+        "query": request.query,
+        "filters": request.filters.to_json(),
+        "total": len(report_hits),
+        "passages_total": sum(report_hits.values()),
+        "limit": request.limit,
+        "offset": request.offset,
+        "facets": _facet_counts(report_hits, catalogue) if request.facets else {},
+        "results": results,
+    }
+    return payload
+
+
+def _restrict(text_query: wq.Query | None, narrowing: wq.Query | None) -> wq.Query:
+    parts = [q for q in (text_query, narrowing) if q is not None]
+    if not parts:
+        return wq.Every()
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def _count_reports(searcher, matching: wq.Query) -> Counter:
+    """Matching passages per report (sha256), without scoring or loading stored fields."""
+    results = searcher.search(
+        matching, limit=None, scored=False,
+        groupedby={"report": sorting.FieldFacet("sha256")}, maptype=sorting.Count,
+    )  # fmt: skip
+    return Counter(results.groups("report"))
+
+
+def _passage_json(hit, score: float | None = None) -> dict:
+    text = hit["text"]
+    highlighted = hit.highlights("text", top=2) if hit.results.q is not None else ""
+    if not highlighted:
+        highlighted = text[:300] + ("…" if len(text) > 300 else "")
+    return {
+        "page": hit["page"],
+        "text": text,
+        "highlighted": highlighted,
+        "score": round(hit.score if score is None else score, 4),
+        "tags": [t for t in (hit.get("tags") or "").split(",") if t],
+        "terms": sorted({t.decode("utf-8", "replace") for _, t in hit.matched_terms()})
+        if hit.results.has_matched_terms()
+        else [],
+    }
+
+
+def _configure(results) -> None:
+    results.fragmenter = ContextFragmenter(maxchars=300, surround=90)
+    results.formatter = _MarkFormatter()
+
+
+def _rank_by_passages(searcher, matching: wq.Query, request: SearchRequest):
+    """Reports best first by their best passage (BM25F), each with up to 3 passages."""
+    wanted = request.offset + request.limit
+    if wanted == 0:
+        return []
+    results = searcher.search(
+        matching, limit=wanted * PASSAGES_PER_REPORT, terms=True,
+        collapse=sorting.FieldFacet("sha256"), collapse_limit=PASSAGES_PER_REPORT,
+    )  # fmt: skip
+    _configure(results)
+    order: list[str] = []
+    by_report: dict[str, list] = {}
+    for hit in results[: wanted * PASSAGES_PER_REPORT]:
+        sha = hit["sha256"]
+        if sha not in by_report:
+            if len(order) >= wanted:
+                continue
+            order.append(sha)
+            by_report[sha] = []
+        by_report[sha].append(hit)
+    ranked = []
+    for sha in order[request.offset : wanted]:
+        hits = by_report[sha]
+        ranked.append((sha, hits[0].score, [_passage_json(h) for h in hits]))
+    return ranked
+
+
+def _rank_browse(searcher, report_hits: Counter, catalogue: _Catalogue, request: SearchRequest):
+    """No query words: reports by evidence for the requested tags, then newest first."""
+    wanted_tags = set(request.filters.tag_ids)
+
+    def evidence(sha: str) -> int:
+        return sum(t.passages for t in catalogue.tags.get(sha, ()) if t.term_id in wanted_tags)
+
+    def sort_key(sha: str):
+        doc = catalogue.documents.get(sha)
+        return (-evidence(sha), -(doc.year or 0) if doc else 0, doc.title or "" if doc else "")
+
+    order = sorted(report_hits, key=sort_key)[request.offset : request.offset + request.limit]
+    ranked = []
+    for sha in order:
+        passages = []
+        if wanted_tags:
+            tagged = wq.And(
+                [wq.Term("sha256", sha)] + [wq.Term("tags", t) for t in sorted(wanted_tags)]
+            )
+            results = searcher.search(tagged, limit=PASSAGES_PER_REPORT, scored=False)
+            _configure(results)
+            passages = [_passage_json(h, score=0.0) for h in results]
+        ranked.append((sha, float(evidence(sha)), passages))
+    return ranked
+
+
+def _facet_counts(report_hits: Counter, catalogue: _Catalogue) -> dict[str, list[dict]]:
+    """For each facet field, how many matching reports have each value (most first)."""
+    counts: dict[str, Counter] = {f: Counter() for f in search_index.FACET_FIELDS}
+    for sha in report_hits:
+        for facet, counter in counts.items():
+            counter.update(catalogue.facet_values(sha, facet))
+    return {
+        facet: [{"value": v, "count": n} for v, n in sorted(c.items(), key=lambda x: (-x[1], x[0]))]
+        for facet, c in counts.items()
+    }
+
+
+def explain_tags(home: Home, doc: Document, tags: Sequence[ReportTag]) -> list[dict]:
+    """For each of a report's tags, the cues that produced it and how often."""
+    from .passages import split_passages
+
+    with Store(home) as store:
+        text = store.cached_text(doc.sha256)
+    if text is None:
+        return []
+    cues: dict[str, Counter] = {}
+    for passage in split_passages(doc.sha256, text.pages):
+        for tag in tagging.tag_passage(passage.text):
+            cues.setdefault(tag.term_id, Counter())[tag.cue.lower()] += 1
+    return [
+        {
+            "id": t.term_id,
+            "facet": t.facet,
+            "passages": t.passages,
+            "cues": [{"cue": c, "count": n} for c, n in cues.get(t.term_id, Counter()).most_common(8)],
+        }
+        for t in tags
+    ]
