@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from httpserver import LocalServer, Reply, html_reply, pdf_reply
 
+from httpserver import LocalServer, Reply, html_reply, pdf_reply
 from scrsearch.errors import FetchError, RobotsDisallowed
 from scrsearch.fetch import (
     Fetcher,
@@ -73,9 +73,9 @@ def test_robots_forbidden_path_is_never_requested(server, clock):
     server.route("/robots.txt", Reply(200, "User-agent: *\nDisallow: /private/\n"))
     server.route("/private/a.pdf", pdf_reply(PDF))
     server.route("/public/b.pdf", pdf_reply(PDF))
-    with make_fetcher(clock) as fetcher:
-        with pytest.raises(RobotsDisallowed, match="robots.txt"):
-            fetcher.get(server.url("/private/a.pdf"))
+    fetcher = make_fetcher(clock)
+    with fetcher, pytest.raises(RobotsDisallowed, match="robots.txt"):
+        fetcher.get(server.url("/private/a.pdf"))
         assert fetcher.get(server.url("/public/b.pdf")).status == 200
         fetcher.get(server.url("/public/b.pdf"))
     assert server.seen("/private/a.pdf") == []
@@ -156,25 +156,25 @@ def test_404_is_not_retried(server, clock):
 
 def test_slow_response_times_out(server, clock):
     server.route("/slow.pdf", Reply(200, PDF, delay=2.0))
-    with make_fetcher(clock, timeout=(2.0, 0.3)) as fetcher:
-        with pytest.raises(FetchError, match="timed out"):
-            fetcher.get(server.url("/slow.pdf"))
+    fetcher = make_fetcher(clock, timeout=(2.0, 0.3))
+    with fetcher, pytest.raises(FetchError, match="timed out"):
+        fetcher.get(server.url("/slow.pdf"))
 
 
 def test_connection_refused_is_retried_then_fails(clock):
     with LocalServer() as gone:
         url = gone.url("/a.pdf")
-    with make_fetcher(clock, retries=2, backoff=1.0) as fetcher:
-        with pytest.raises(FetchError, match="cannot connect"):
-            fetcher.get(url)
+    fetcher = make_fetcher(clock, retries=2, backoff=1.0)
+    with fetcher, pytest.raises(FetchError, match="cannot connect"):
+        fetcher.get(url)
     assert clock.sleeps[-2:] == [1.0, 2.0]
 
 
 def test_size_cap_by_content_length(server, clock):
     server.route("/huge.pdf", pdf_reply(PDF * 100))
-    with make_fetcher(clock, max_bytes=10_000) as fetcher:
-        with pytest.raises(TooLargeError, match="cap"):
-            fetcher.get(server.url("/huge.pdf"))
+    fetcher = make_fetcher(clock, max_bytes=10_000)
+    with fetcher, pytest.raises(TooLargeError, match="cap"):
+        fetcher.get(server.url("/huge.pdf"))
 
 
 def test_size_cap_while_streaming_without_content_length(server, clock):
@@ -182,9 +182,9 @@ def test_size_cap_while_streaming_without_content_length(server, clock):
         "/huge.pdf",
         Reply(200, PDF * 200, {"Content-Type": "application/pdf"}, send_length=False),
     )
-    with make_fetcher(clock, max_bytes=50_000) as fetcher:
-        with pytest.raises(TooLargeError, match="stopped"):
-            fetcher.get(server.url("/huge.pdf"))
+    fetcher = make_fetcher(clock, max_bytes=50_000)
+    with fetcher, pytest.raises(TooLargeError, match="stopped"):
+        fetcher.get(server.url("/huge.pdf"))
 
 
 def test_redirect_within_allowed_hosts_is_followed(server, clock):
@@ -200,9 +200,8 @@ def test_redirect_to_a_foreign_host_is_refused(server, clock):
     foreign = f"http://localhost:{server.port}/elsewhere.pdf"
     server.route("/away.pdf", Reply(302, "", {"Location": foreign}))
     server.route("/elsewhere.pdf", pdf_reply(PDF))
-    with make_fetcher(clock) as fetcher:
-        with pytest.raises(FetchError, match="allowed_hosts"):
-            fetcher.get(server.url("/away.pdf"), allowed_hosts=["127.0.0.1"])
+    with make_fetcher(clock) as fetcher, pytest.raises(FetchError, match="allowed_hosts"):
+        fetcher.get(server.url("/away.pdf"), allowed_hosts=["127.0.0.1"])
     assert server.seen("/elsewhere.pdf") == []
 
 
