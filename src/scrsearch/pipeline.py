@@ -23,7 +23,7 @@ Progress = Callable[[int, int, str], None]
 
 #: Commit the index after this many reports or passages, so a long run saves its work as it
 #: goes and a kill loses at most one batch.
-COMMIT_EVERY_REPORTS = 200
+COMMIT_EVERY_REPORTS = int(os.environ.get("SCRSEARCH_COMMIT_EVERY", "200"))
 COMMIT_EVERY_PASSAGES = 40_000
 
 

@@ -1,3 +1,240 @@
 """Core commands: add, index, search, reports, show."""
 
 from __future__ import annotations
+
+import re
+import sys
+
+import click
+
+from .. import pipeline
+from ..errors import UsageError
+from ..models import DOC_TYPES, STATUSES
+from ..search import SearchRequest, report_json, search
+from ..store import Store
+from . import EXIT_FAILED, main
+from .options import emit_json, filter_options, home_of, pop_filters, progress_bar, width, wrap
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--title", help="The documents' title (otherwise read from the text).")
+@click.option("--locality", help="The local authority they concern, e.g. Calderdale.")
+@click.option("--year", type=click.IntRange(1900, 2100), help="Year of publication.")
+@click.option("--doc-type", type=click.Choice(DOC_TYPES), help="Document type.")
+@click.option("--subject", help="The child's pseudonym or name, e.g. 'Child D'.")
+@click.option("--source", default="local", show_default=True, help="Where they came from.")
+@click.pass_context
+def add(ctx, paths, title, locality, year, doc_type, subject, source):
+    """Add PDF files, or folders of PDFs (searched recursively), to the corpus.
+
+    Each file is stored once under its sha256; adding the same bytes again does nothing.
+    Options set metadata that inference from the text never overrides. Run `scrsearch index`
+    afterwards to make them searchable.
+    """
+    home = home_of(ctx)
+    meta = {"title": title, "locality": locality, "year": year, "doc_type": doc_type,
+            "subject": subject}  # fmt: skip
+    with progress_bar("Adding") as progress:
+        summary = pipeline.add_paths(home, paths, meta=meta, source=source, progress=progress)
+    for path, reason in summary.skipped:
+        click.echo(f"skipped {path}: {reason}", err=True)
+    for doc in summary.duplicates:
+        click.echo(f"already present: {doc.original_name} (id {doc.report_id})", err=True)
+    click.echo(
+        f"Added {len(summary.new)} new document(s) to {home.root}; "
+        f"{len(summary.duplicates)} already present, {len(summary.skipped)} skipped. "
+        "Next: scrsearch index",
+        err=True,
+    )
+
+
+@main.command()
+@click.option("--rebuild", is_flag=True, help="Start over: index every document again.")
+@click.option("--retry-failed", is_flag=True, help="Try failed and needs_ocr documents again.")
+@click.pass_context
+def index(ctx, rebuild, retry_failed):
+    """Extract, tag and index every document added since the last run.
+
+    Only new or changed documents are processed; extracted text is cached, so --rebuild does not
+    extract again. Searches keep working while it runs and see the new documents when it ends.
+    Exit code 1 when some documents failed (they are listed in `scrsearch reports`).
+    """
+    home = home_of(ctx)
+    with progress_bar("Indexing") as progress:
+        summary = pipeline.run_index(
+            home, rebuild=rebuild, retry_failed=retry_failed, progress=progress
+        )
+    if summary.stale_lock_from:
+        click.echo(f"took over a lock left by dead process {summary.stale_lock_from}", err=True)
+    for doc in summary.needs_ocr:
+        click.echo(f"needs OCR: {doc.original_name} ({doc.report_id}) has no text layer", err=True)
+    for doc, error in summary.failed:
+        click.echo(f"failed: {doc.original_name} ({doc.report_id}): {error}", err=True)
+    what = "Rebuilt the index" if summary.rebuilt else "Indexed"
+    click.echo(
+        f"{what}: {summary.indexed} report(s), {summary.passages:,} passages in "
+        f"{summary.seconds:.1f}s; {summary.unchanged} unchanged, {len(summary.needs_ocr)} need "
+        f"OCR, {len(summary.failed)} failed.",
+        err=True,
+    )
+    if summary.failed:
+        ctx.exit(EXIT_FAILED)
+
+
+def _highlight(snippet: str) -> str:
+    if sys.stdout.isatty():
+        return re.sub(r"<mark>(.*?)</mark>", lambda m: click.style(m.group(1), bold=True), snippet)
+    return re.sub(r"<mark>(.*?)</mark>", r"*\1*", snippet)
+
+
+def _describe(entry: dict) -> str:
+    bits = [entry.get("locality") or "no locality", entry.get("year") or "year ?",
+            entry.get("doc_type") or "type ?"]  # fmt: skip
+    if entry.get("subject"):
+        bits.insert(0, entry["subject"])
+    return " · ".join(str(b) for b in bits) + f" · id {entry['report_id']}"
+
+
+def render_results(payload: dict, *, facets_shown: int = 6) -> None:
+    """Print search results for a person: reports, their best passages, facet counts."""
+    total, shown = payload["total"], len(payload["results"])
+    query = payload["query"] or "(no query: browsing)"
+    click.echo(f"{total} report(s) match {query} ({payload['passages_total']} passages)")
+    for n, entry in enumerate(payload["results"], payload["offset"] + 1):
+        click.echo("")
+        title = entry["title"] if len(entry["title"]) < width() - 6 else entry["title"][: width() - 9] + "..."
+        click.echo(click.style(f"{n:>2}. {title}", bold=True))
+        click.echo(wrap(_describe(entry), "    "))
+        for passage in entry["passages"]:
+            text = _highlight(passage["highlighted"])
+            click.echo(wrap(text, f"    p.{passage['page']:<4}").replace("\n", "\n" + " " * 4, 0))
+        for tag in entry.get("explain") or []:
+            cues = ", ".join(f"{c['cue']} ×{c['count']}" for c in tag["cues"])
+            click.echo(wrap(f"{tag['id']} ({tag['passages']} passages): {cues}", "    why "))
+    facets = {k: v for k, v in payload["facets"].items() if v}
+    if facets:
+        click.echo("\nCounts of matching reports:")
+        for facet, values in facets.items():
+            listed = " · ".join(f"{v['value']} {v['count']}" for v in values[:facets_shown])
+            more = f" · +{len(values) - facets_shown} more" if len(values) > facets_shown else ""
+            click.echo(wrap(listed + more, f"  {facet:<15}").replace("  " + facet, "  " + facet, 1))
+    end = payload["offset"] + shown
+    if end < total:
+        click.echo(f"\nShowing {payload['offset'] + 1}-{end} of {total}; next page: --offset {end}")
+
+
+@main.command(name="search")
+@click.argument("query", required=False, default="")
+@filter_options
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(0, 10_000),
+              help="Reports to show.")
+@click.option("--offset", default=0, type=click.IntRange(0), help="Reports to skip (paging).")
+@click.option("--explain", is_flag=True, help="Show which cues produced each result's tags.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_context
+def search_cmd(ctx, query, limit, offset, explain, fmt, **kwargs):
+    """Search the indexed reports; results are reports, best first, with their best passages.
+
+    \b
+    QUERY syntax:
+      bruising infant          every word must match (stemmed), ranked by BM25F
+      "voice of the child"     an exact phrase
+      neglect OR "self harm"   either
+      NOT police, -police      exclude a word
+      safeguard*               a prefix
+      theme:neglect year:2017  a field (title, subject, locality, region, year, doc_type,
+                               source, theme, risk, issue, tag)
+    With no QUERY, lists the reports that pass the filters (strongest evidence first).
+    """
+    home = home_of(ctx)
+    request = SearchRequest(
+        query=query, filters=pop_filters(kwargs), limit=limit, offset=offset, explain=explain
+    )
+    payload = search(home, request)
+    if fmt == "json":
+        emit_json(payload)
+    else:
+        render_results(payload)
+
+
+@main.command()
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES),
+              help="Only documents with this status (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_context
+def reports(ctx, statuses, fmt):
+    """List every document in the corpus with its status, metadata and any error."""
+    home = home_of(ctx)
+    with Store(home) as store:
+        docs = store.documents(statuses or None)
+        tags = store.all_report_tags()
+        counts = store.count_by_status()
+    rows = []
+    for doc in docs:
+        entry = report_json(doc, tags.get(doc.sha256, []))
+        entry.update(status=doc.status, error=doc.error, pages=doc.pages, path=doc.path,
+                     extractor=doc.extractor, added_at=doc.added_at,
+                     indexed_at=doc.indexed_at)  # fmt: skip
+        rows.append(entry)
+    if fmt == "json":
+        emit_json(rows)
+        return
+    for entry in rows:
+        title = (entry["title"] or "")[: max(width() - 58, 20)]
+        click.echo(
+            f"{entry['report_id']}  {entry['status']:<9} {entry['pages'] or '-':>4}p "
+            f"{entry['year'] or '----'}  {(entry['locality'] or '-')[:16]:<16} {title}"
+        )
+        if entry["error"]:
+            click.echo(wrap(entry["error"], " " * 14))
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES if counts.get(s))
+    click.echo(f"{sum(counts.values())} document(s): {summary or 'none yet'}", err=True)
+
+
+@main.command()
+@click.argument("report_id")
+@click.option("--page", type=int, help="Print the text of this page (1-based).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_context
+def show(ctx, report_id, page, fmt):
+    """Show one report: metadata and where each value came from, tags, URLs, a page's text."""
+    home = home_of(ctx)
+    with Store(home) as store:
+        doc = store.resolve(report_id)
+        entry = report_json(doc, store.report_tags(doc.sha256))
+        entry.update(status=doc.status, error=doc.error, path=doc.path, pages=doc.pages,
+                     extractor=doc.extractor, meta_origin=doc.meta_origin,
+                     urls=store.urls_of(doc.sha256), added_from=doc.added_from,
+                     added_at=doc.added_at, indexed_at=doc.indexed_at)  # fmt: skip
+        text = store.cached_text(doc.sha256)
+    if page is not None:
+        if text is None:
+            raise UsageError(f"report {doc.report_id} has no extracted text ({doc.status})")
+        if not 1 <= page <= len(text.pages):
+            raise UsageError(f"--page {page}: report {doc.report_id} has pages 1-{len(text.pages)}")
+        entry["page"] = page
+        entry["text"] = text.pages[page - 1]
+    if fmt == "json":
+        emit_json(entry)
+        return
+    click.echo(click.style(entry["title"], bold=True))
+    for key in ("report_id", "sha256", "original_name", "subject", "locality", "region", "nation",
+                "year", "doc_type", "source", "url", "fetched_at", "status", "error", "pages",
+                "extractor", "path", "added_from", "added_at", "indexed_at"):  # fmt: skip
+        value = entry.get(key)
+        if value not in (None, ""):
+            origin = doc.meta_origin.get(key)
+            click.echo(f"  {key:<14}{value}" + (f"  ({origin})" if origin else ""))
+    for url in entry["urls"]:
+        click.echo(f"  {'url':<14}{url}")
+    if entry["tags"]:
+        click.echo("  tags:")
+        for tag in entry["tags"]:
+            click.echo(f"    {tag['facet']:<15}{tag['id']:<34}{tag['passages']} passages")
+    if page is not None:
+        click.echo(f"\n--- page {page} of {len(text.pages)} ---\n")
+        click.echo(entry["text"])

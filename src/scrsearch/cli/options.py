@@ -1,0 +1,111 @@
+"""Option groups and rendering helpers shared by the commands."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+
+from ..config import Home, resolve_home
+from ..models import DOC_TYPES
+from ..search import Filters, make_filters
+
+FORMATS = ("text", "json")
+
+
+def home_of(ctx: click.Context) -> Home:
+    """The home named by the group's --home (or SCRSEARCH_HOME, or the current folder)."""
+    return resolve_home((ctx.find_root().obj or {}).get("home"))
+
+
+def filter_options(func: Callable) -> Callable:
+    """The filters shared by search, export, stats and watch (repeatable, combinable)."""
+    decorators = [
+        click.option("--locality", "localities", multiple=True, metavar="NAME",
+                     help="Local authority, e.g. Bradford (repeat for any of several)."),
+        click.option("--region", "regions", multiple=True, metavar="NAME",
+                     help="Region, e.g. 'Yorkshire and The Humber' or Yorkshire."),
+        click.option("--nation", "nations", multiple=True, metavar="NAME",
+                     help="England, Wales, Scotland or Northern Ireland."),
+        click.option("--year", "years", multiple=True, metavar="YEAR[-YEAR]",
+                     help="Year of publication, or a range: 2015, 2014-2018, 2015-."),
+        click.option("--doc-type", "doc_types", multiple=True,
+                     type=click.Choice(DOC_TYPES), help="Document type."),
+        click.option("--source", "sources", multiple=True, metavar="NAME",
+                     help="Where documents came from (local, or a crawl source)."),
+        click.option("--subject", "subjects", multiple=True, metavar="NAME",
+                     help="The child's pseudonym or name, e.g. 'Child D'."),
+        click.option("--theme", "themes", multiple=True, metavar="ID",
+                     help="Theme id, e.g. neglect (repeat: all must apply)."),
+        click.option("--risk", "risks", multiple=True, metavar="ID",
+                     help="Risk factor id, e.g. domestic_abuse (repeat: all must apply)."),
+        click.option("--issue", "issues", multiple=True, metavar="ID",
+                     help="Practice issue id, e.g. information_sharing (repeat: all apply)."),
+    ]  # fmt: skip
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+FILTER_KEYS = (
+    "localities", "regions", "nations", "years", "doc_types",
+    "sources", "subjects", "themes", "risks", "issues",
+)  # fmt: skip
+
+
+def pop_filters(kwargs: dict) -> Filters:
+    """Take the filter options out of a command's kwargs and check them."""
+    return make_filters(**{key: kwargs.pop(key) for key in FILTER_KEYS})
+
+
+def emit_json(payload: object) -> None:
+    """Print one JSON document on stdout (nothing else goes there)."""
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+def width() -> int:
+    """The terminal width to wrap text to (80 when not a terminal), at most 100."""
+    return min(shutil.get_terminal_size((80, 24)).columns, 100)
+
+
+def wrap(text: str, indent: str = "   ") -> str:
+    """Wrap text to the terminal width with a hanging indent."""
+    return textwrap.fill(
+        " ".join(text.split()), width=width(), initial_indent=indent, subsequent_indent=indent
+    )
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextmanager
+def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress callback drawing a bar on stderr when it is a terminal, silent otherwise."""
+    if not enabled or not stderr_is_tty():
+        yield lambda done, total, item: None
+        return
+    bar = None
+    state = {"done": 0}
+
+    def update(done: int, total: int, item: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(
+                length=max(total, 1), label=label, file=sys.stderr, show_pos=True,
+                item_show_func=lambda s: (s or "")[:30],
+            )  # fmt: skip
+            bar.__enter__()
+        bar.update(done - state["done"], item)
+        state["done"] = done
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)

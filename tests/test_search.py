@@ -1,0 +1,145 @@
+"""Searching a real indexed corpus: ranking by report, pages, phrases, filters, facets, errors."""
+
+from __future__ import annotations
+
+import re
+
+import pypdf
+import pytest
+
+from scrsearch.config import Home
+from scrsearch.errors import QueryError, UsageError
+from scrsearch.pipeline import add_paths, run_index
+from scrsearch.search import SearchRequest, make_filters, parse_year_range, search
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, corpus_dir):
+    """The JTAI letters and the ILACS reports of the real corpus, indexed once."""
+    home = Home(tmp_path_factory.mktemp("search") / "home").ensure()
+    add_paths(home, [corpus_dir / "ofsted-jtai", corpus_dir / "ofsted-ilacs"])
+    run_index(home)
+    return home
+
+
+def _page_text(home: Home, result: dict, page: int) -> str:
+    """The page's text read straight from the stored original with pypdf, folded."""
+    original = home.root / "corpus" / "originals" / result["sha256"][:2] / f"{result['sha256']}.pdf"
+    text = pypdf.PdfReader(original).pages[page - 1].extract_text()
+    return re.sub(r"[\s\-]+", " ", text).lower()
+
+
+def _folded(text: str) -> str:
+    return re.sub(r"[\s\-]+", " ", text).lower()
+
+
+def test_top_result_page_holds_the_words(home):
+    payload = search(home, SearchRequest("strategy meetings police attendance", limit=3))
+    assert payload["total"] > 0 and payload["results"]
+    top = payload["results"][0]
+    assert top["passages"], "each result carries its best passages"
+    for passage in top["passages"]:
+        page_text = _page_text(home, top, passage["page"])
+        for stem in ("strateg", "meeting", "police", "attend"):
+            assert stem in _folded(passage["text"]) or stem in page_text
+        # The passage really is on that page of the original.
+        assert _folded(passage["text"])[:60].split(" ", 1)[-1][:30] in page_text
+
+
+def test_phrase_keeps_stop_words(home):
+    payload = search(home, SearchRequest('"voice of the child"', limit=20))
+    assert payload["total"] > 0
+    for result in payload["results"]:
+        for passage in result["passages"]:
+            assert "voice of the child" in _folded(passage["text"])
+            assert "<mark>" in passage["highlighted"]
+
+
+def test_results_are_reports_with_at_most_three_passages(home):
+    payload = search(home, SearchRequest("neglect", limit=50))
+    ids = [r["sha256"] for r in payload["results"]]
+    assert len(ids) == len(set(ids))
+    assert all(1 <= len(r["passages"]) <= 3 for r in payload["results"])
+    scores = [r["score"] for r in payload["results"]]
+    assert scores == sorted(scores, reverse=True)
+    assert payload["passages_total"] >= payload["total"]
+
+
+def test_not_and_minus_exclude_words(home):
+    for query in ("neglect NOT police", "neglect -police"):
+        payload = search(home, SearchRequest(query, limit=20))
+        assert payload["total"] > 0
+        for result in payload["results"]:
+            for passage in result["passages"]:
+                assert "police" not in passage["text"].lower()
+
+
+def test_or_and_prefix(home):
+    either = search(home, SearchRequest("radicalisation OR extremism", limit=0))
+    one = search(home, SearchRequest("radicalisation", limit=0))
+    assert either["total"] >= one["total"]
+    prefix = search(home, SearchRequest("safeguard*", limit=0))
+    exact = search(home, SearchRequest("safeguarding", limit=0))
+    assert prefix["passages_total"] >= exact["passages_total"] > 0
+
+
+def test_filters_hold_for_every_result_and_facets_count_reports(home):
+    payload = search(
+        home,
+        SearchRequest("domestic abuse", make_filters(localities=["Bradford"]), limit=50),
+    )
+    assert payload["total"] == len(payload["results"]) > 0
+    assert all(r["locality"] == "Bradford" for r in payload["results"])
+    assert sum(v["count"] for v in payload["facets"]["locality"]) == payload["total"]
+    years = search(home, SearchRequest("", make_filters(years=["2014-2018"]), limit=500))
+    assert years["total"] > 0
+    assert all(2014 <= r["year"] <= 2018 for r in years["results"])
+    by_year = {v["value"]: v["count"] for v in years["facets"]["year"]}
+    assert sum(by_year.values()) == years["total"]
+
+
+def test_region_filter_with_an_alias(home):
+    yorkshire = search(home, SearchRequest("", make_filters(regions=["Yorkshire"]), limit=500))
+    assert yorkshire["total"] > 0
+    assert {r["region"] for r in yorkshire["results"]} == {"Yorkshire and The Humber"}
+
+
+def test_field_query_and_paging(home):
+    first = search(home, SearchRequest("children", limit=2))
+    second = search(home, SearchRequest("children", limit=2, offset=2))
+    assert first["total"] == second["total"] > 4
+    assert not {r["sha256"] for r in first["results"]} & {r["sha256"] for r in second["results"]}
+    by_field = search(home, SearchRequest("locality:bradford", limit=50))
+    assert by_field["total"] > 0 and all(r["locality"] == "Bradford" for r in by_field["results"])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ['"voice of the child', "(neglect OR abuse", "foo:bar", "neglect AND", "*abuse"],
+)
+def test_malformed_queries_explain_themselves(home, bad):
+    with pytest.raises(QueryError):
+        search(home, SearchRequest(bad))
+
+
+def test_bad_filters_are_usage_errors():
+    with pytest.raises(UsageError, match="--year"):
+        parse_year_range("twenty")
+    assert parse_year_range("2014-2018") == (2014, 2018)
+    assert parse_year_range("2015") == (2015, 2015)
+    with pytest.raises(UsageError, match="--locality"):
+        make_filters(localities=["Atlantis"])
+    with pytest.raises(UsageError, match="--theme"):
+        make_filters(themes=["not_a_theme"])
+
+
+def test_json_contract(home):
+    payload = search(home, SearchRequest("neglect", limit=2))
+    assert {"query", "total", "passages_total", "facets", "results"} <= set(payload)
+    result = payload["results"][0]
+    for key in ("report_id", "sha256", "title", "original_name", "locality", "region", "nation",
+                "year", "doc_type", "source", "url", "score", "passages", "tags"):  # fmt: skip
+        assert key in result
+    passage = result["passages"][0]
+    assert {"page", "text", "highlighted", "score", "tags"} <= set(passage)
+    assert isinstance(passage["page"], int) and passage["page"] >= 1
