@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 
 from whoosh import query as wq
@@ -449,3 +449,43 @@ def explain_tags(home: Home, doc: Document, tags: Sequence[ReportTag]) -> list[d
         }
         for t in tags
     ]
+
+
+def iter_passages(
+    home: Home, request: SearchRequest, *, all_passages: bool = False
+) -> Iterator[tuple[dict, dict]]:
+    """Every matching passage as (report fields, passage fields), streamed report by report.
+
+    Reports come in a stable order (year, title, sha256) and passages in page order, so an
+    export is reproducible; memory stays flat however many rows there are. With
+    `all_passages`, every passage of each matching report is yielded, hits or not.
+    """
+    ix = search_index.open_for_reading(home)
+    text_query = parse_query(request.query, ix.schema)
+    matching = _restrict(text_query, filter_query(request.filters))
+    catalogue = _Catalogue.load(home)
+    with ix.searcher() as searcher:
+        report_hits = _count_reports(searcher, matching)
+
+        def order(sha: str):
+            doc = catalogue.documents.get(sha)
+            return (doc.year or 0, doc.title or doc.original_name, sha) if doc else (0, "", sha)
+
+        for sha in sorted((s for s in report_hits if s in catalogue.documents), key=order):
+            report = report_json(catalogue.documents[sha], catalogue.tags.get(sha, []))
+            own = wq.Term("sha256", sha)
+            scored = searcher.search(wq.And([own, matching]), limit=None, terms=True)
+            _configure(scored)
+            hits = {h.docnum: h for h in scored}
+            if all_passages:
+                everything = searcher.search(own, limit=None, scored=False)
+                _configure(everything)
+                rows = [hits.get(h.docnum, h) for h in everything]
+            else:
+                rows = list(hits.values())
+            rows.sort(key=lambda h: h["ordinal"])
+            for hit in rows:
+                passage = _passage_json(hit, score=hit.score if hit.docnum in hits else 0.0)
+                passage["ordinal"] = hit["ordinal"]
+                passage["matched"] = hit.docnum in hits
+                yield report, passage
