@@ -1,0 +1,619 @@
+"""PDF files to normalised page texts, in worker processes with time and memory limits.
+
+pypdfium2 (the optional ``fast`` extra) is tried first when it is installed and pypdf is the
+fallback; ``SCRSEARCH_EXTRACTOR=pypdf|pypdfium2|auto`` forces one. Both go through the same
+normalisation, so the text does not depend on which one ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import multiprocessing
+import os
+import re
+import resource
+import signal
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+import pypdf
+from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PyPdfError
+
+from . import config
+from .errors import (
+    BrokenPDFError,
+    ConfigError,
+    EncryptedError,
+    ExtractError,
+    ExtractTimeout,
+    NeedsOCRError,
+    NotPDFError,
+)
+from .models import ExtractedText
+
+try:  # the optional fast extractor
+    import pypdfium2 as pdfium
+except ImportError:  # pragma: no cover - depends on the installed extras
+    pdfium = None
+
+EXTRACTOR_ENV = "SCRSEARCH_EXTRACTOR"
+EXTRACTORS = ("auto", "pypdfium2", "pypdf")
+
+#: A document whose pages are mostly empty and whose text averages fewer words a page than
+#: this is a scan with a stray caption or chart label: it needs OCR, not indexing.
+OCR_WORDS_PER_PAGE = 20
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+def extract_pdf(path: Path) -> ExtractedText:
+    """Extract and normalise the text of each page of the PDF at path, in this process."""
+    path = Path(path)
+    choice = _extractor_choice()
+    _check_is_pdf(path)
+    if choice == "pypdf" or (choice == "auto" and pdfium is None):
+        name, raw_pages, warnings = "pypdf", *_pypdf_pages(path)
+    else:
+        try:
+            name, raw_pages, warnings = "pypdfium2", *_pdfium_pages(path)
+        except _PdfiumFailed:
+            if choice == "pypdfium2":
+                raise
+            name, raw_pages, warnings = "pypdf", *_pypdf_pages(path)
+        else:
+            # pdfium finding no text at all is worth a second opinion before calling it a scan.
+            if choice == "auto" and not any(p.strip() for p in raw_pages):
+                name, raw_pages, warnings = "pypdf", *_pypdf_pages(path)
+    pages = normalise_pages(raw_pages)
+    _check_has_text(path, pages)
+    return ExtractedText(tuple(pages), name, tuple(warnings) + _empty_page_warnings(pages))
+
+
+def _extractor_choice() -> str:
+    choice = os.environ.get(EXTRACTOR_ENV, "auto").strip().lower() or "auto"
+    if choice not in EXTRACTORS:
+        raise ConfigError(
+            f"{EXTRACTOR_ENV}={choice!r} is not an extractor; use one of {', '.join(EXTRACTORS)}"
+        )
+    if choice == "pypdfium2" and pdfium is None:
+        raise ConfigError(
+            f"{EXTRACTOR_ENV}=pypdfium2 but pypdfium2 is not installed; "
+            "install it with pip install 'scrsearch[fast]' or unset the variable"
+        )
+    return choice
+
+
+def _check_is_pdf(path: Path) -> None:
+    """Raise NotPDFError unless %PDF- is in the first KiB (where readers accept it)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1024)
+    except OSError as exc:
+        raise BrokenPDFError(
+            f"{path.name} cannot be read ({exc.strerror}); check the file exists and is readable"
+        ) from exc
+    if b"%PDF-" in head:
+        return
+    start = head.lstrip()[:20].decode("utf-8", "replace")
+    if not head:
+        what = "is empty"
+    elif re.match(rb"\s*<(!doctype html|html|\?xml|head|body)", head, re.IGNORECASE):
+        what = f"is an HTML page, not a PDF (starts with {start[:15]!r})"
+    else:
+        what = f"is not a PDF (starts with {start!r})"
+    raise NotPDFError(f"{path.name} {what}; download the real PDF and add it again")
+
+
+def _check_page_count(path: Path, count: int) -> None:
+    if count > config.MAX_PAGES:
+        raise ExtractError(
+            f"{path.name} has {count} pages, more than the limit of {config.MAX_PAGES}; "
+            "raise SCRSEARCH_MAX_PAGES to extract it"
+        )
+
+
+def _broken(path: Path, exc: BaseException) -> BrokenPDFError:
+    detail = str(exc) or type(exc).__name__
+    return BrokenPDFError(
+        f"{path.name} is damaged or truncated ({detail}); "
+        "download it again, or repair it (e.g. qpdf) and add it again"
+    )
+
+
+def _password_protected(path: Path) -> EncryptedError:
+    return EncryptedError(
+        f"{path.name} is protected by a password; get an unprotected copy "
+        "(or remove the password, e.g. qpdf --decrypt) and add it again"
+    )
+
+
+class _PdfiumFailed(BrokenPDFError):
+    """pdfium could not read the file; pypdf may still."""
+
+
+def _pdfium_pages(path: Path) -> tuple[list[str], list[str]]:
+    try:
+        document = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            failure: BrokenPDFError = _PdfiumFailed(str(_password_protected(path)))
+        else:
+            failure = _PdfiumFailed(str(_broken(path, exc)))
+        raise failure from exc
+    try:
+        _check_page_count(path, len(document))
+        pages = []
+        for index in range(len(document)):
+            page = document[index]
+            textpage = page.get_textpage()
+            pages.append(textpage.get_text_range())
+            textpage.close()
+            page.close()
+        return pages, []
+    except pdfium.PdfiumError as exc:
+        raise _PdfiumFailed(str(_broken(path, exc))) from exc
+    finally:
+        document.close()
+
+
+class _WarningCollector(logging.Handler):
+    """Collects what pypdf logs while it reads one page (it warns instead of failing)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _pypdf_pages(path: Path) -> tuple[list[str], list[str]]:
+    try:
+        reader = pypdf.PdfReader(path, strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise _password_protected(path)
+        count = len(reader.pages)
+    except (DependencyError, FileNotDecryptedError, NotImplementedError) as exc:
+        raise _password_protected(path) from exc
+    except (PyPdfError, ValueError, KeyError, TypeError, RecursionError, OSError) as exc:
+        raise _broken(path, exc) from exc
+    _check_page_count(path, count)
+    pages: list[str] = []
+    warnings: list[str] = []
+    failures: list[BaseException] = []
+    collector = _WarningCollector()
+    pypdf_logger = logging.getLogger("pypdf")
+    pypdf_logger.addHandler(collector)
+    try:
+        for number in range(1, count + 1):
+            collector.messages.clear()
+            try:
+                text = reader.pages[number - 1].extract_text()
+            except LimitReachedError as exc:
+                text = ""
+                warnings.append(f"page {number} is over a safety limit of pypdf ({exc}); skipped")
+            except (PyPdfError, ValueError, KeyError, TypeError, RecursionError, OSError) as exc:
+                text = ""
+                failures.append(exc)
+                warnings.append(f"page {number} could not be read ({exc}); skipped")
+            if not text.strip() and collector.messages:
+                warnings.append(f"page {number}: pypdf: {collector.messages[0]}")
+            pages.append(text)
+    finally:
+        pypdf_logger.removeHandler(collector)
+    if failures and len(failures) == count:
+        raise _broken(path, failures[0]) from failures[0]
+    return pages, warnings
+
+
+def _check_has_text(path: Path, pages: Sequence[str]) -> None:
+    with_text = sum(1 for page in pages if page)
+    words = sum(len(page.split()) for page in pages)
+    if with_text == 0 or (with_text * 2 <= len(pages) and words < OCR_WORDS_PER_PAGE * len(pages)):
+        raise NeedsOCRError(
+            f"{path.name} has no text layer on {len(pages) - with_text} of its {len(pages)} "
+            "pages (it is a scan); run OCR on it (e.g. ocrmypdf) and add the result"
+        )
+
+
+def _empty_page_warnings(pages: Sequence[str]) -> tuple[str, ...]:
+    empty = [number for number, page in enumerate(pages, 1) if not page]
+    if not empty:
+        return ()
+    label = "page" if len(empty) == 1 else "pages"
+    return (f"{label} {_number_ranges(empty)} had no text (an image or a blank page)",)
+
+
+def _number_ranges(numbers: list[int]) -> str:
+    spans: list[list[int]] = []
+    for number in numbers:
+        if spans and number == spans[-1][1] + 1:
+            spans[-1][1] = number
+        else:
+            spans.append([number, number])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+# ------------------------------------------------------------------------- normalisation
+
+_SENTENCE_END = re.compile(r"[.!?:;][\"'”’)\]]*$")
+_LIST_ITEM = re.compile(
+    r"^(•|[-–—*▪■►✓] |\(?\d{1,3}(\.\d{1,3})*[.)] |\d{1,3}(\.\d{1,3})+ |\([a-z]{1,3}\) )"
+)
+_PAGE_NUMBER = re.compile(
+    r"^(page\s*)?[-–—]?\s*(\d{1,4}|[ivxlc]{1,6})\s*[-–—]?(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE
+)
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_HEADER_ZONE = 3  # lines at the top and at the bottom of a page where running headers live
+
+
+def normalise_pages(raw_pages: list[str]) -> list[str]:
+    """Clean raw page texts: NFKC, joined hyphenation, paragraphs, no running headers."""
+    pages = [_clean_lines(raw) for raw in raw_pages]
+    _drop_running_headers(pages)
+    words, compounds = _vocabulary(pages)
+    width = _typical_width(pages)
+    return [_join_lines(lines, width, words, compounds) for lines in pages]
+
+
+def _clean_lines(raw: str) -> list[str]:
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    # pdfium marks a hyphen at the end of a line with U+FFFE (old builds: U+0002) and drops
+    # the line break: put both back so pypdf and pdfium text take the same road from here.
+    text = re.sub("[\ufffe\x02]", "-\n", text)
+    text = re.sub("\u00ad(?!\n)", "", text)  # soft hyphens only matter where a line breaks
+    text = text.replace("\u00ad\n", "\u00ad-\n")
+    text = unicodedata.normalize("NFKC", text)
+    # Symbol-font bullets live in the private use area (U+F06E, U+F0A7, U+F0B7, ...).
+    text = re.sub("[\uf000-\uf0ff]", "•", text)
+    text = re.sub(r"[\t\v\f\u00a0\u2000-\u200b\u202f\u205f\u3000]", " ", text)
+    text = re.sub(r"[\x00-\x08\x0e-\x1f\x7f]", "", text)
+    lines = (re.sub(r" {2,}", " ", line).strip() for line in text.split("\n"))
+    return [line for line in lines if line]
+
+
+def _header_key(line: str) -> str:
+    return re.sub(r"\d+", "#", line).lower()
+
+
+def _drop_running_headers(pages: list[list[str]]) -> None:
+    """Remove, in place, lines repeating at the top or bottom of many pages, and page numbers."""
+    with_text = [lines for lines in pages if lines]
+    top: Counter[str] = Counter()
+    bottom: Counter[str] = Counter()
+    for lines in with_text:
+        top.update({_header_key(line) for line in lines[:_HEADER_ZONE]})
+        bottom.update({_header_key(line) for line in lines[-_HEADER_ZONE:]})
+    needed = max(3, (len(with_text) + 1) // 2)
+    headers = {key for key, n in top.items() if n >= needed and re.search(r"[^\W\d_]", key)}
+    footers = {key for key, n in bottom.items() if n >= needed and re.search(r"[^\W\d_]", key)}
+    for lines in pages:
+        removed = 0
+        while lines and removed < _HEADER_ZONE + 1:
+            if _header_key(lines[0]) in headers or _PAGE_NUMBER.match(lines[0]):
+                del lines[0]
+                removed += 1
+            else:
+                break
+        removed = 0
+        while lines and removed < _HEADER_ZONE + 1:
+            if _header_key(lines[-1]) in footers or _PAGE_NUMBER.match(lines[-1]):
+                del lines[-1]
+                removed += 1
+            else:
+                break
+
+
+def _vocabulary(pages: list[list[str]]) -> tuple[set[str], set[str]]:
+    """Words and hyphenated compounds seen whole in the document, to judge line-end hyphens."""
+    words: set[str] = set()
+    compounds: set[str] = set()
+    for lines in pages:
+        for line in lines:
+            body = line[:-1] if line.endswith("-") else line
+            for token in _WORD.findall(body.lower()):
+                (compounds if "-" in token else words).add(token)
+    return words, compounds
+
+
+def _typical_width(pages: list[list[str]]) -> int:
+    """The length of a full line of body text (the 80th percentile of line lengths)."""
+    lengths = sorted(len(line) for lines in pages for line in lines if len(line) >= 10)
+    if not lengths:
+        return 80
+    return max(20, lengths[int(len(lengths) * 0.8)])
+
+
+def _join_lines(lines: list[str], width: int, words: set[str], compounds: set[str]) -> str:
+    if not lines:
+        return ""
+    parts = [lines[0]]
+    for before, after in zip(lines, lines[1:], strict=False):
+        separator = _separator(before, after, width, words, compounds)
+        if separator is None:  # a hyphen that only splits a word: drop it
+            parts[-1] = parts[-1].removesuffix("-").removesuffix("\u00ad")
+            separator = ""
+        parts.append(separator)
+        parts.append(after)
+    text = "".join(parts).replace("\u00ad", "")
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _separator(
+    before: str, after: str, width: int, words: set[str], compounds: set[str]
+) -> str | None:
+    """What goes between two lines: " ", "\\n", "\\n\\n", "" (join), None (join, drop "-")."""
+    starts_lower = after[0].islower()
+    if before.endswith("-") and len(before) > 1 and starts_lower:
+        if before.endswith("\u00ad-"):
+            return None  # a soft hyphen: always a word split across lines
+        if before[-2].isalpha():
+            return None if _is_split_word(before, after, words, compounds) else ""
+    if starts_lower or after[0] in ",;)]":
+        return " "
+    if _LIST_ITEM.match(after):
+        return "\n\n"
+    if _SENTENCE_END.search(before):
+        return "\n\n" if len(before) < 0.8 * width else " "
+    if len(before) < 0.6 * width:
+        return "\n" if len(after) < 0.6 * width else "\n\n"
+    return " "
+
+
+def _is_split_word(before: str, after: str, words: set[str], compounds: set[str]) -> bool:
+    """True for "safe-/guarding", false for "multi-/agency": the document decides.
+
+    The hyphen stays unless the document uses the joined word elsewhere and never the
+    hyphenated one: most reports are written in Word, which wraps lines only after real
+    hyphens, and a wrongly kept hyphen still leaves both halves searchable.
+    """
+    head = _WORD.findall(before[:-1].lower())
+    tail = _WORD.findall(after.lower())
+    if not head or not tail:
+        return False
+    first, second = head[-1].split("-")[-1], tail[0].split("-")[0]
+    return f"{first}-{second}" not in compounds and first + second in words
+
+
+# ----------------------------------------------------------------------- worker processes
+
+
+def extract_many(
+    jobs: Iterable[tuple[str, Path]],
+    *,
+    workers: int = config.WORKERS,
+    timeout: float = config.EXTRACT_TIMEOUT_S,
+    memory_limit: int = config.EXTRACT_MEMORY_LIMIT,
+) -> Iterator[tuple[str, ExtractedText | ExtractError]]:
+    """Extract many PDFs in worker processes; yield (key, text or error) as each finishes.
+
+    Each document gets `timeout` seconds of wall-clock time and each worker `memory_limit`
+    bytes more than it started with (0: no limit). A worker that runs late is killed and
+    replaced, and only its document fails. Closing the generator (or an exception in the
+    caller, Ctrl-C included) kills every worker; workers also die with this process.
+    """
+    _extractor_choice()  # a bad SCRSEARCH_EXTRACTOR is a usage error, not a failed document
+    pool = _Pool(max(1, workers), timeout, memory_limit)
+    todo = iter(jobs)
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and pool.has_room():
+                job = next(todo, None)
+                if job is None:
+                    exhausted = True
+                else:
+                    pool.submit(str(job[0]), Path(job[1]))
+            if not pool.busy():
+                return
+            yield from pool.collect()
+    finally:
+        pool.close()
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    key: str | None = None
+    path: Path | None = None
+    deadline: float = 0.0
+
+
+class _Pool:
+    """Long-lived forked workers, one document at a time each, watched by the parent."""
+
+    def __init__(self, size: int, timeout: float, memory_limit: int) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        self.context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self.size = size
+        self.timeout = timeout
+        self.memory_limit = memory_limit
+        self.workers: list[_Worker] = []
+
+    def has_room(self) -> bool:
+        return len(self.workers) < self.size or any(w.key is None for w in self.workers)
+
+    def busy(self) -> list[_Worker]:
+        return [w for w in self.workers if w.key is not None]
+
+    def submit(self, key: str, path: Path) -> None:
+        worker = next((w for w in self.workers if w.key is None), None) or self._start()
+        try:
+            worker.conn.send((key, str(path)))
+        except OSError:  # it died while idle: start another
+            self._retire(worker)
+            worker = self._start()
+            worker.conn.send((key, str(path)))
+        worker.key, worker.path = key, path
+        worker.deadline = time.monotonic() + self.timeout
+
+    def collect(self) -> Iterator[tuple[str, ExtractedText | ExtractError]]:
+        """Wait until some worker finishes, dies or runs late; yield what became of its job."""
+        busy = self.busy()
+        wait_for = min(w.deadline for w in busy) - time.monotonic()
+        wait([w.conn for w in busy] + [w.process.sentinel for w in busy], max(0.0, wait_for))
+        now = time.monotonic()
+        for worker in busy:
+            key, path = worker.key, worker.path
+            assert key is not None and path is not None
+            outcome = self._outcome(worker, now)
+            if outcome is not None:
+                worker.key, worker.path = None, None
+                yield key, outcome
+
+    def _outcome(self, worker: _Worker, now: float) -> ExtractedText | ExtractError | None:
+        assert worker.path is not None
+        if worker.conn.poll():
+            try:
+                result, exiting = worker.conn.recv()
+            except (EOFError, OSError):
+                pass  # it died while sending: treated as a crash below
+            else:
+                if exiting:
+                    self._retire(worker)
+                return result
+        if not worker.process.is_alive() or worker.conn.closed:
+            worker.process.join()
+            code = worker.process.exitcode
+            self._retire(worker)
+            return _crash_error(worker.path, code, self.memory_limit)
+        if now >= worker.deadline:
+            self._retire(worker)
+            return ExtractTimeout(
+                f"{worker.path.name} took longer than {self.timeout:g} s to extract and was "
+                "stopped; check the file, or raise SCRSEARCH_EXTRACT_TIMEOUT"
+            )
+        return None
+
+    def _start(self) -> _Worker:
+        parent_end, child_end = self.context.Pipe()
+        inherited = [w.conn for w in self.workers]
+        process = self.context.Process(
+            target=_worker_main,
+            args=(child_end, parent_end, inherited, self.memory_limit, os.getpid()),
+            name="scrsearch-extract",
+            daemon=True,
+        )
+        process.start()
+        child_end.close()
+        worker = _Worker(process, parent_end)
+        self.workers.append(worker)
+        return worker
+
+    def _retire(self, worker: _Worker) -> None:
+        with contextlib.suppress(OSError):
+            worker.process.kill()
+        worker.process.join()
+        worker.conn.close()
+        if worker in self.workers:
+            self.workers.remove(worker)
+
+    def close(self) -> None:
+        for worker in list(self.workers):
+            self._retire(worker)
+
+
+def _crash_error(path: Path, exitcode: int | None, memory_limit: int) -> ExtractError:
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = signal.Signals(-exitcode).name
+        except ValueError:
+            how = f"signal {-exitcode}"
+    else:
+        how = f"exit code {exitcode}"
+    if exitcode == -signal.SIGKILL:
+        return ExtractTimeout(
+            f"{path.name} was stopped by the system ({how}), probably for using too much "
+            "memory; check the file, or lower SCRSEARCH_WORKERS"
+        )
+    limit = f" or over the memory limit of {memory_limit // 2**20} MB" if memory_limit else ""
+    return BrokenPDFError(
+        f"{path.name} crashed the PDF reader ({how}){limit}; the file is probably damaged: "
+        "download it again or repair it (e.g. qpdf)"
+    )
+
+
+def _worker_main(
+    conn: Connection,
+    parent_end: Connection,
+    inherited: list[Connection],
+    memory_limit: int,
+    parent_pid: int,
+) -> None:
+    """Run in a worker process: extract one document per message until the pipe closes."""
+    _die_with_parent(parent_pid)
+    # Ctrl-C reaches the whole process group; the parent decides what happens to workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for other in [parent_end, *inherited]:  # so EOF on our pipe means the parent is gone
+        with contextlib.suppress(OSError):
+            other.close()
+    _limit_memory(memory_limit)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        key, path = job
+        result, exiting = _extract_in_worker(Path(path), memory_limit)
+        try:
+            conn.send((result, exiting))
+        except Exception as exc:  # e.g. a result that will not pickle
+            conn.send((_broken(Path(path), exc), exiting))
+        if exiting:
+            return
+
+
+def _extract_in_worker(path: Path, memory_limit: int) -> tuple[ExtractedText | ExtractError, bool]:
+    try:
+        return extract_pdf(path), False
+    except ExtractError as exc:
+        return exc, False
+    except MemoryError:
+        # The heap may be in a poor state after this: answer, then let a fresh worker go on.
+        return ExtractTimeout(
+            f"{path.name} needed more than the memory limit of {memory_limit // 2**20} MB "
+            "to extract; check the file, or raise SCRSEARCH_EXTRACT_MEMORY_MB"
+        ), True
+    except RecursionError as exc:
+        return _broken(path, exc), False
+    except Exception as exc:  # anything else is a bug or a hostile file: never a traceback
+        return BrokenPDFError(
+            f"{path.name} could not be extracted ({type(exc).__name__}: {exc}); "
+            "the file is probably damaged: download it again or repair it (e.g. qpdf)"
+        ), False
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to kill this worker when the parent dies, even by SIGKILL (no orphans)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _limit_memory(memory_limit: int) -> None:
+    """Cap the worker's address space at what it has now plus memory_limit bytes."""
+    if memory_limit <= 0:
+        return
+    try:
+        with open("/proc/self/statm") as handle:
+            current = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        current = 0
+    limit = current + memory_limit
+    with contextlib.suppress(ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
