@@ -251,3 +251,41 @@ def _make_handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
             pass  # keep test output quiet; the request log is in server.requests
 
     return Handler
+
+
+# -- a fixture board site, modelled on Calderdale's "Serious case reviews" page ------------------
+
+BOARD_PAGE = """<!doctype html>
+<html lang="en"><head><title>Serious case reviews - Calderdale Safeguarding Children Board</title>
+</head><body>
+<nav><a href="/">Home</a> <a href="/about-us/">About us</a>
+ <a href="{foreign}/learning-from-birmingham.pdf">Keanu Williams Learning from Birmingham</a></nav>
+<main>
+<h1>Serious case reviews</h1>
+<h2>What are Serious Case Reviews?</h2>
+<p>A Serious Case Review is a review of services that have been provided to a child and family
+prior to the death or serious injury of a child where abuse or neglect are believed to be a
+contributory factor.</p>
+<h2>Publication of Serious Case Reviews</h2>
+<p>These reports of Serious Case Reviews and Case Reviews carried out in Calderdale are
+available below:</p>
+<ul>
+{items}
+</ul>
+<p><a href="/scr/?page=2">Next page</a></p>
+</main></body></html>
+"""
+
+BOARD_PAGE_2 = """<!doctype html>
+<html lang="en"><head><title>Serious case reviews - page 2</title></head><body>
+<h1>Serious case reviews (older)</h1>
+<ul>
+{items}
+</ul>
+<p><a href="/scr/">Previous page</a></p>
+</body></html>
+"""
+
+
+def board_item(href: str, text: str, after: str = "") -> str:
+    return f'<li><a href="{href}">{text}</a>{after}</li>'
