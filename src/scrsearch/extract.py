@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import faulthandler
 import logging
 import multiprocessing
 import os
@@ -64,9 +65,9 @@ def extract_pdf(path: Path) -> ExtractedText:
     else:
         try:
             name, raw_pages, warnings = "pypdfium2", *_pdfium_pages(path)
-        except _PdfiumFailed:
+        except _PdfiumFailed as failed:
             if choice == "pypdfium2":
-                raise
+                raise failed.error from failed.__cause__
             name, raw_pages, warnings = "pypdf", *_pypdf_pages(path)
         else:
             # pdfium finding no text at all is worth a second opinion before calling it a scan.
@@ -135,8 +136,12 @@ def _password_protected(path: Path) -> EncryptedError:
     )
 
 
-class _PdfiumFailed(BrokenPDFError):
-    """pdfium could not read the file; pypdf may still."""
+class _PdfiumFailed(Exception):
+    """pdfium could not read the file (pypdf may still): error says why."""
+
+    def __init__(self, error: ExtractError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _pdfium_pages(path: Path) -> tuple[list[str], list[str]]:
@@ -144,10 +149,8 @@ def _pdfium_pages(path: Path) -> tuple[list[str], list[str]]:
         document = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
-            failure: BrokenPDFError = _PdfiumFailed(str(_password_protected(path)))
-        else:
-            failure = _PdfiumFailed(str(_broken(path, exc)))
-        raise failure from exc
+            raise _PdfiumFailed(_password_protected(path)) from exc
+        raise _PdfiumFailed(_broken(path, exc)) from exc
     try:
         _check_page_count(path, len(document))
         pages = []
@@ -159,7 +162,7 @@ def _pdfium_pages(path: Path) -> tuple[list[str], list[str]]:
             page.close()
         return pages, []
     except pdfium.PdfiumError as exc:
-        raise _PdfiumFailed(str(_broken(path, exc))) from exc
+        raise _PdfiumFailed(_broken(path, exc)) from exc
     finally:
         document.close()
 
@@ -296,20 +299,22 @@ def _drop_running_headers(pages: list[list[str]]) -> None:
     headers = {key for key, n in top.items() if n >= needed and re.search(r"[^\W\d_]", key)}
     footers = {key for key, n in bottom.items() if n >= needed and re.search(r"[^\W\d_]", key)}
     for lines in pages:
-        removed = 0
-        while lines and removed < _HEADER_ZONE + 1:
-            if _header_key(lines[0]) in headers or _PAGE_NUMBER.match(lines[0]):
-                del lines[0]
-                removed += 1
-            else:
-                break
-        removed = 0
-        while lines and removed < _HEADER_ZONE + 1:
-            if _header_key(lines[-1]) in footers or _PAGE_NUMBER.match(lines[-1]):
-                del lines[-1]
-                removed += 1
-            else:
-                break
+        last = len(lines)
+        lines[:] = [
+            line
+            for index, line in enumerate(lines)
+            if not _is_page_furniture(line, index, last, headers, footers)
+        ]
+
+
+def _is_page_furniture(line: str, index: int, count: int, headers: set, footers: set) -> bool:
+    at_top, at_bottom = index < _HEADER_ZONE, index >= count - _HEADER_ZONE
+    if not (at_top or at_bottom):
+        return False
+    key = _header_key(line)
+    return bool(
+        (at_top and key in headers) or (at_bottom and key in footers) or _PAGE_NUMBER.match(line)
+    )
 
 
 def _vocabulary(pages: list[list[str]]) -> tuple[set[str], set[str]]:
@@ -535,10 +540,10 @@ def _crash_error(path: Path, exitcode: int | None, memory_limit: int) -> Extract
             f"{path.name} was stopped by the system ({how}), probably for using too much "
             "memory; check the file, or lower SCRSEARCH_WORKERS"
         )
-    limit = f" or over the memory limit of {memory_limit // 2**20} MB" if memory_limit else ""
+    limit = f", perhaps by going over the memory limit of {memory_limit // 2**20} MB"
     return BrokenPDFError(
-        f"{path.name} crashed the PDF reader ({how}){limit}; the file is probably damaged: "
-        "download it again or repair it (e.g. qpdf)"
+        f"{path.name} crashed the PDF reader ({how}{limit if memory_limit else ''}); the file is "
+        "probably damaged: download it again or repair it (e.g. qpdf)"
     )
 
 
@@ -551,6 +556,7 @@ def _worker_main(
 ) -> None:
     """Run in a worker process: extract one document per message until the pipe closes."""
     _die_with_parent(parent_pid)
+    faulthandler.disable()  # a crash is reported by the parent; no dump of inherited state
     # Ctrl-C reaches the whole process group; the parent decides what happens to workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
