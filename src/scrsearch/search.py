@@ -212,7 +212,7 @@ def parse_query(text: str, schema) -> wq.Query | None:
         parsed = parser.parse(text)
     except Exception as exc:  # whoosh's parser raises bare exceptions on odd input
         raise QueryError(f"could not understand the query {text!r}: simplify it") from exc
-    if isinstance(parsed, wq.NullQuery) or parsed is wq.NullQuery:
+    if parsed is wq.NullQuery or isinstance(parsed, type(wq.NullQuery)):
         raise QueryError(f"the query {text!r} has no words to search for")
     return parsed
 
@@ -489,3 +489,23 @@ def iter_passages(
                 passage["ordinal"] = hit["ordinal"]
                 passage["matched"] = hit.docnum in hits
                 yield report, passage
+
+
+def matching_reports(
+    home: Home, request: SearchRequest, *, catalogued_only: bool = True
+) -> dict[str, int]:
+    """The reports a search matches (sha256 -> matching passages), as search counts them.
+
+    The same query and filter code as `search`, for report sets in stats, watches and checks.
+    Only live index documents count (deleted ones still in the lexicon do not). By default,
+    only reports the catalogue has as indexed, like search results.
+    """
+    ix = search_index.open_for_reading(home)
+    matching = _restrict(parse_query(request.query, ix.schema), filter_query(request.filters))
+    with ix.searcher() as searcher:
+        hits = _count_reports(searcher, matching)
+    if not catalogued_only:
+        return dict(hits)
+    with Store(home) as store:
+        indexed = {d.sha256 for d in store.documents(["indexed"])}
+    return {sha: n for sha, n in hits.items() if sha in indexed}

@@ -1,0 +1,1 @@
+"""Scheduled work: update (crawl, index, watches), watch, check."""

@@ -1,0 +1,190 @@
+"""Exports of matching passages as CSV or JSON Lines: streamed, atomic, reproducible, safe.
+
+One row per passage (the hits of a search, or with `all_passages` every passage of the matching
+reports). Rows are streamed from `search.iter_passages`, so memory stays flat however many
+there are. A file export is written to a temp file beside the target and renamed into place
+only when complete: an interrupted export leaves no partial file. Each export records what
+produced it (query, filters, scrsearch version, index generation, time): JSONL as its first
+record (`"type": "meta"`), CSV in a side file `FILE.meta.json`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from . import __version__
+from . import index as search_index
+from .config import Home
+from .errors import UsageError
+from .search import SearchRequest, iter_passages
+from .store import utc_now, write_atomically
+
+FORMATS = ("csv", "jsonl")
+
+#: The columns of an export, in order.
+COLUMNS = (
+    "report_id", "sha256", "title", "subject", "locality", "region", "nation", "year",
+    "doc_type", "source", "url", "fetched_at", "page", "ordinal", "matched", "text",
+    "highlighted", "terms", "passage_tags", "report_tags", "score",
+)  # fmt: skip
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+#: In CSV, list cells (terms, tags) join their items with this.
+LIST_SEPARATOR = "; "
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What an export wrote."""
+
+    rows: int
+    reports: int
+    path: Path | None  # None: stdout
+    meta_path: Path | None
+    meta: dict
+
+
+def neutralise_cell(value: str) -> str:
+    """Prefix a single quote to a cell a spreadsheet would run as a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def export_meta(home: Home, request: SearchRequest, *, all_passages: bool, fmt: str) -> dict:
+    """The record that makes an export reproducible."""
+    generation = search_index.current_generation(home)
+    return {
+        "type": "meta",
+        "query": request.query,
+        "filters": request.filters.to_json(),
+        "all_passages": all_passages,
+        "format": fmt,
+        "scrsearch_version": __version__,
+        "index_generation": generation.name if generation else None,
+        "schema_version": generation.schema_version if generation else None,
+        "exported_at": utc_now(),
+        "columns": list(COLUMNS),
+    }
+
+
+def export_rows(
+    home: Home, request: SearchRequest, *, all_passages: bool = False
+) -> Iterator[dict]:
+    """Each exported row as a dict of COLUMNS (lists stay lists), streamed."""
+    for report, passage in iter_passages(home, request, all_passages=all_passages):
+        yield {
+            **{key: report.get(key) for key in COLUMNS[:12]},
+            "page": passage["page"],
+            "ordinal": passage["ordinal"],
+            "matched": passage["matched"],
+            "text": passage["text"],
+            "highlighted": passage["highlighted"] if passage["matched"] else "",
+            # The per-report restriction (sha256:<hash>) is part of the query: not a term.
+            "terms": [t for t in passage["terms"] if t != report["sha256"]],
+            "passage_tags": passage["tags"],
+            "report_tags": [tag["id"] for tag in report["tags"]],
+            "score": passage["score"],
+        }
+
+
+def _csv_cell(value: object) -> object:
+    if isinstance(value, list):
+        value = LIST_SEPARATOR.join(str(v) for v in value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return neutralise_cell(value) if isinstance(value, str) else value
+
+
+def write_csv(rows: Iterator[dict], handle: IO[str]) -> tuple[int, int]:
+    """Write rows as CSV with a header; returns (rows, distinct reports)."""
+    writer = csv.writer(handle, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    count, reports, last = 0, 0, None
+    for row in rows:
+        writer.writerow([_csv_cell(row[key]) for key in COLUMNS])
+        count += 1
+        if row["sha256"] != last:  # rows come report by report
+            reports, last = reports + 1, row["sha256"]
+    return count, reports
+
+
+def write_jsonl(meta: dict, rows: Iterator[dict], handle: IO[str]) -> tuple[int, int]:
+    """Write the meta record, then one JSON object a row; returns (rows, distinct reports)."""
+    handle.write(json.dumps(meta, ensure_ascii=False) + "\n")
+    count, reports, last = 0, 0, None
+    for row in rows:
+        handle.write(json.dumps({"type": "passage", **row}, ensure_ascii=False) + "\n")
+        count += 1
+        if row["sha256"] != last:
+            reports, last = reports + 1, row["sha256"]
+    return count, reports
+
+
+def _write(fmt: str, meta: dict, rows: Iterator[dict], handle: IO[str]) -> tuple[int, int]:
+    return write_csv(rows, handle) if fmt == "csv" else write_jsonl(meta, rows, handle)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def export(
+    home: Home,
+    request: SearchRequest,
+    *,
+    fmt: str = "csv",
+    output: str | os.PathLike[str] = "-",
+    all_passages: bool = False,
+    excel: bool = False,
+    stdout: IO[str] | None = None,
+) -> ExportSummary:
+    """Export the passages a search matches to `output` (a file, or "-" for `stdout`)."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r} is not one of: {', '.join(FORMATS)}")
+    if excel and fmt != "csv":
+        raise UsageError("--excel applies to CSV only: add --format csv or drop --excel")
+    meta = export_meta(home, request, all_passages=all_passages, fmt=fmt)
+    rows = export_rows(home, request, all_passages=all_passages)
+    if str(output) == "-":
+        if stdout is None:
+            raise UsageError("-o -: there is no stdout to write to")
+        if excel:
+            stdout.write("\ufeff")
+        count, reports = _write(fmt, meta, rows, stdout)
+        stdout.flush()
+        return ExportSummary(count, reports, None, None, meta)
+    path = Path(output)
+    if path.is_dir():
+        raise UsageError(f"-o {path} is a folder: name a file, e.g. {path / ('export.' + fmt)}")
+    if not path.parent.is_dir():
+        raise UsageError(f"-o {path}: the folder {path.parent} does not exist; create it first")
+    encoding = "utf-8-sig" if excel else "utf-8"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; an export is an ordinary file
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
+            count, reports = _write(fmt, meta, rows, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        meta_path = None
+        if fmt == "csv":
+            meta_path = path.with_name(path.name + ".meta.json")
+            side = {**meta, "file": path.name, "rows": count, "reports": reports}
+            write_atomically(meta_path, (json.dumps(side, indent=2) + "\n").encode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return ExportSummary(count, reports, path, meta_path, meta)
