@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 #: Bump when the layout or the draw changes, so cached corpora are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 POOL_VERSION = 2
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,11 +51,11 @@ LOCALITIES = (
     ("Sandwell", "West Midlands"),
     ("Wolverhampton", "West Midlands"),
     ("Staffordshire", "West Midlands"),
-    ("Bradford", "Yorkshire and the Humber"),
-    ("Calderdale", "Yorkshire and the Humber"),
-    ("Rotherham", "Yorkshire and the Humber"),
-    ("Leeds", "Yorkshire and the Humber"),
-    ("Sheffield", "Yorkshire and the Humber"),
+    ("Bradford", "Yorkshire and The Humber"),
+    ("Calderdale", "Yorkshire and The Humber"),
+    ("Rotherham", "Yorkshire and The Humber"),
+    ("Leeds", "Yorkshire and The Humber"),
+    ("Sheffield", "Yorkshire and The Humber"),
     ("Derbyshire", "East Midlands"),
     ("Nottinghamshire", "East Midlands"),
     ("Leicestershire", "East Midlands"),
@@ -66,7 +66,7 @@ LOCALITIES = (
     ("Blackpool", "North West"),
     ("Cumbria", "North West"),
     ("Newcastle upon Tyne", "North East"),
-    ("Durham", "North East"),
+    ("County Durham", "North East"),
     ("Sunderland", "North East"),
     ("Haringey", "London"),
     ("Croydon", "London"),
@@ -534,6 +534,7 @@ def ensure_corpus(
     *,
     source: Path = DEFAULT_SOURCE,
     workers: int | None = None,
+    pool: list[list[str]] | None = None,
     log=print,
 ) -> tuple[Path, dict]:
     """Generate the corpus unless a complete one is cached; return its folder and manifest."""
@@ -542,7 +543,8 @@ def ensure_corpus(
     if manifest is not None:
         return folder, manifest
     started = time.perf_counter()
-    pool = load_pool(source)
+    if pool is None:
+        pool = load_pool(source)
     log(
         f"paragraph pool: {len(pool)} documents, {sum(map(len, pool))} paragraphs "
         f"({time.perf_counter() - started:.1f}s)"
