@@ -180,10 +180,23 @@ def run_index(
     progress: Progress = _no_progress,
 ) -> IndexSummary:
     """Index every new document (or all, with `rebuild`); one run at a time per home."""
+    with home_lock(home, "index") as lock:
+        summary = index_locked(home, rebuild=rebuild, retry_failed=retry_failed, progress=progress)
+    summary.stale_lock_from = lock["stale_from"]
+    return summary
+
+
+def index_locked(
+    home: Home,
+    *,
+    rebuild: bool = False,
+    retry_failed: bool = False,
+    progress: Progress = _no_progress,
+) -> IndexSummary:
+    """`run_index` for a caller that already holds the home's lock (`update`, `check`)."""
     started = time.monotonic()
     summary = IndexSummary()
-    with home_lock(home, "index") as lock, Store(home) as store:
-        summary.stale_lock_from = lock["stale_from"]
+    with Store(home) as store:
         rebuild = rebuild or search_index.needs_rebuild(home)
         summary.rebuilt = rebuild
         if rebuild:
