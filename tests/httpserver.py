@@ -108,12 +108,14 @@ class LocalServer:
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._port: int | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> LocalServer:
         handler = _make_handler(self)
         self._httpd = _QuietServer(("127.0.0.1", 0), handler)
+        self._port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -142,8 +144,8 @@ class LocalServer:
 
     @property
     def port(self) -> int:
-        assert self._httpd is not None, "start the server first"
-        return self._httpd.server_address[1]
+        assert self._port is not None, "start the server first"
+        return self._port  # kept after stop(), so URLs can still be compared
 
     @property
     def host(self) -> str:

@@ -135,7 +135,8 @@ def text_of(tag: Tag) -> str:
 
 _GENERIC = re.compile(
     r"^(?:download|view|open|pdf|here|click here|more|read more|link|report|full report"
-    r"|read the (?:full |overview )?report|download (?:the )?(?:report|pdf|file|document))"
+    r"|read the (?:full |overview )?report"
+    r"|download (?:the )?(?:full )?(?:report|pdf|file|document|briefing|summary))"
     r"(?:\s*\(pdf[^)]*\))?$",
     re.I,
 )
