@@ -395,3 +395,17 @@ def test_cli_bad_sources_toml_names_file_source_and_key(home):
     assert result.exit_code == 1
     assert str(home.sources_path) in result.stderr
     assert "'mine'" in result.stderr and "'max_dept'" in result.stderr
+
+
+def test_cli_crawl_all_runs_every_enabled_source(home, small_site):
+    write_sources(home, small_site)
+    disabled = "".join(
+        f'\n[sources.{name}]\nstart_urls = ["http://127.0.0.1:9/"]\nenabled = false\n'
+        for name in ("calderdale", "birmingham", "derbyshire", "bradford", "nspcc-case-reviews",
+                     "nspcc-briefings", "national-panel")
+    )  # fmt: skip
+    home.sources_path.write_text(home.sources_path.read_text() + disabled, encoding="utf-8")
+    result = invoke(home, "crawl", "--all", "--dry-run", "--delay", "0")
+    assert result.exit_code == 0, result.output
+    assert "Would fetch 1 source(s)" in result.stderr
+    assert small_site.url("/reviews/d.pdf") in result.stdout

@@ -170,6 +170,19 @@ def test_connection_refused_is_retried_then_fails(clock):
     assert clock.sleeps[-2:] == [1.0, 2.0]
 
 
+def test_an_unreachable_host_fails_once_per_run_and_is_not_a_robots_refusal(clock):
+    with LocalServer() as gone:
+        urls = [gone.url("/a.pdf"), gone.url("/b.pdf")]
+    fetcher = make_fetcher(clock, retries=1, backoff=1.0)
+    with fetcher:
+        for url in urls:
+            with pytest.raises(FetchError, match="unreachable") as info:
+                fetcher.get(url)
+            assert not isinstance(info.value, RobotsDisallowed)
+        assert fetcher.allowed_by_robots(urls[0])
+    assert clock.sleeps == [1.0]  # robots.txt was tried (and retried) once, not per URL
+
+
 def test_size_cap_by_content_length(server, clock):
     server.route("/huge.pdf", pdf_reply(PDF * 100))
     fetcher = make_fetcher(clock, max_bytes=10_000)

@@ -116,10 +116,13 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 class _Robots:
     """The robots.txt rules of one host: allow all, disallow all, or parsed rules."""
 
-    def __init__(self, parser: Protego | None, *, allow_all: bool, reason: str = "") -> None:
+    def __init__(
+        self, parser: Protego | None, *, allow_all: bool, reason: str = "", error: str = ""
+    ) -> None:
         self.parser = parser
         self.allow_all = allow_all
         self.reason = reason
+        self.error = error  # the host could not be reached at all: a fetch error, not robots
 
     def can_fetch(self, url: str, user_agent: str) -> bool:
         if self.parser is None:
@@ -215,8 +218,10 @@ class Fetcher:
         raise FetchError(f"{url} redirected more than {MAX_REDIRECTS} times; last to {current}")
 
     def allowed_by_robots(self, url: str) -> bool:
-        """Whether robots.txt of the URL's host lets this user agent fetch it."""
-        return self._robots_for(url).can_fetch(url, self.user_agent)
+        """Whether robots.txt of the URL's host lets this user agent fetch it (an unreachable
+        host counts as allowed: fetching from it fails, it is not a robots.txt refusal)."""
+        robots = self._robots_for(url)
+        return bool(robots.error) or robots.can_fetch(url, self.user_agent)
 
     # -- internals ------------------------------------------------------------------------
 
@@ -229,6 +234,8 @@ class Fetcher:
                 "add the host to allowed_hosts in sources.toml to follow it"
             )
         robots = self._robots_for(current)
+        if robots.error:
+            raise FetchError(f"cannot fetch {current}: {robots.error}")
         if not robots.can_fetch(current, self.user_agent):
             why = f" ({robots.reason})" if robots.reason else ""
             raise RobotsDisallowed(f"robots.txt of {_origin(current)} forbids {current}{why}")
@@ -342,7 +349,9 @@ class Fetcher:
             else:
                 return _Robots(None, allow_all=True, reason="robots.txt redirects too often")
         except FetchError as exc:
-            return _Robots(None, allow_all=False, reason=f"robots.txt unreachable: {exc}")
+            # RFC 9309 reads an unreachable robots.txt as "disallow all"; the host is down, so
+            # every fetch from it fails (once per run: the answer is kept) rather than retrying
+            return _Robots(None, allow_all=False, error=f"{_origin(origin)} is unreachable: {exc}")
         status = raw.status_code
         if 400 <= status < 500:
             raw.close()
