@@ -1,0 +1,253 @@
+"""Saved searches that report the reports newly matching since they last ran.
+
+A watch is a query and filters with a name. Running it computes the reports that match now
+(`search.matching_reports`, the same code as `search`) and reports those it has not reported
+before: newness is by report (sha256), never by score. Its tables live in the catalogue's
+SQLite file and are created here.
+
+First run: `add` records every report matching at that moment as already seen, so a watch
+reports only what arrives after it was made. `add --include-existing` records nothing, so the
+first run reports everything that matches, once.
+
+Two runs at once never report the same report twice: a report is "new" for the run whose
+INSERT into `watch_seen` succeeds, inside one write transaction that also appends to the
+`--to` file; if the append fails, nothing is marked seen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Home
+from .errors import IndexError_, UsageError
+from .search import Filters, SearchRequest, matching_reports, report_json, search
+from .store import Store, utc_now
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS watches (
+    name TEXT PRIMARY KEY,
+    query TEXT NOT NULL,
+    filters TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    last_run_at TEXT
+);
+CREATE TABLE IF NOT EXISTS watch_seen (
+    name TEXT NOT NULL REFERENCES watches(name) ON DELETE CASCADE,
+    sha256 TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (name, sha256)
+);
+"""
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A saved query and filters, and when it last ran."""
+
+    name: str
+    query: str
+    filters: Filters
+    created_at: str
+    last_run_at: str | None = None
+    seen: int = 0
+
+    def request(self) -> SearchRequest:
+        return SearchRequest(query=self.query, filters=self.filters)
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "query": self.query,
+            "filters": self.filters.to_json(),
+            "created_at": self.created_at,
+            "last_run_at": self.last_run_at,
+            "seen": self.seen,
+        }
+
+
+@dataclass(frozen=True)
+class WatchRun:
+    """The reports a watch found new in one run."""
+
+    watch: str
+    new: list[dict]  # report objects as in search results
+    matching: int
+
+    def to_json(self) -> dict:
+        return {"watch": self.watch, "new": self.new}
+
+
+def filters_from_json(data: dict) -> Filters:
+    """Filters as stored by `Filters.to_json` (year ranges come back as tuples)."""
+    values = {k: tuple(v) for k, v in data.items()}
+    if "years" in values:
+        values["years"] = tuple(tuple(pair) for pair in values["years"])
+    return Filters(**values)
+
+
+class WatchStore:
+    """The watches of one home, on the catalogue's SQLite file."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+        self.db.executescript(_SCHEMA)
+
+    def _watch(self, row) -> Watch:
+        seen = self.db.execute(
+            "SELECT COUNT(*) FROM watch_seen WHERE name=?", (row["name"],)
+        ).fetchone()[0]
+        return Watch(
+            row["name"], row["query"], filters_from_json(json.loads(row["filters"])),
+            row["created_at"], row["last_run_at"], seen,
+        )  # fmt: skip
+
+    def get(self, name: str) -> Watch:
+        """The watch called `name`; a usage error naming the known ones if there is none."""
+        row = self.db.execute("SELECT * FROM watches WHERE name=?", (name,)).fetchone()
+        if row is None:
+            known = ", ".join(w.name for w in self.all()) or "none yet"
+            raise UsageError(
+                f"there is no watch {name!r} (watches: {known}); `scrsearch watch add` makes one"
+            )
+        return self._watch(row)
+
+    def all(self) -> list[Watch]:
+        """Every watch, by name."""
+        return [self._watch(r) for r in self.db.execute("SELECT * FROM watches ORDER BY name")]
+
+    def add(self, name: str, request: SearchRequest, seen: Sequence[str]) -> Watch:
+        """Save a watch with the reports to count as already seen."""
+        if not _NAME.match(name):
+            raise UsageError(
+                f"watch name {name!r} is not valid: use letters, digits, '.', '_' or '-' "
+                "(at most 64, starting with a letter or digit)"
+            )
+        now = utc_now()
+        with self.store.transaction() as db:
+            if db.execute("SELECT 1 FROM watches WHERE name=?", (name,)).fetchone():
+                raise UsageError(
+                    f"a watch called {name!r} exists; `scrsearch watch remove {name}` first, "
+                    "or choose another name"
+                )
+            db.execute(
+                "INSERT INTO watches(name, query, filters, created_at) VALUES (?, ?, ?, ?)",
+                (name, request.query, json.dumps(request.filters.to_json()), now),
+            )
+            db.executemany(
+                "INSERT INTO watch_seen(name, sha256, first_seen) VALUES (?, ?, ?)",
+                [(name, sha, now) for sha in seen],
+            )
+        return self.get(name)
+
+    def remove(self, name: str) -> None:
+        """Delete a watch and what it has seen."""
+        self.get(name)
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM watch_seen WHERE name=?", (name,))
+            db.execute("DELETE FROM watches WHERE name=?", (name,))
+
+
+def _current_matches(home: Home, request: SearchRequest) -> dict[str, int]:
+    try:
+        return matching_reports(home, request)
+    except IndexError_:
+        if (home.index_dir / "CURRENT").exists():
+            raise  # a broken index is news; no index yet just means nothing matches yet
+        return {}
+
+
+def add_watch(
+    home: Home, name: str, request: SearchRequest, *, include_existing: bool = False
+) -> Watch:
+    """Save a watch; what matches now counts as seen unless `include_existing`."""
+    from . import index as search_index
+    from .search import parse_query
+
+    parse_query(request.query, search_index.build_schema())  # a bad query fails now, not later
+    seen = [] if include_existing else sorted(_current_matches(home, request))
+    with Store(home) as store:
+        return WatchStore(store).add(name, request, seen)
+
+
+def list_watches(home: Home) -> list[Watch]:
+    """Every watch of the home."""
+    with Store(home) as store:
+        return WatchStore(store).all()
+
+
+def remove_watch(home: Home, name: str) -> None:
+    """Delete a watch."""
+    with Store(home) as store:
+        WatchStore(store).remove(name)
+
+
+def _report_objects(home: Home, watch: Watch, shas: Sequence[str], matching: int) -> list[dict]:
+    """The new reports as search results show them (score, best passages), best first."""
+    if not shas:
+        return []
+    wanted = set(shas)
+    request = SearchRequest(query=watch.query, filters=watch.filters, limit=matching, facets=False)
+    found = [r for r in search(home, request)["results"] if r["sha256"] in wanted]
+    missing = wanted - {r["sha256"] for r in found}
+    if missing:  # ranked out of view (should not happen) or removed meanwhile: still report
+        with Store(home) as store:
+            for sha in sorted(missing):
+                doc = store.document(sha)
+                if doc is not None:
+                    found.append(report_json(doc, store.report_tags(sha)))
+    return found
+
+
+def _append_jsonl(path: Path, records: Sequence[dict]) -> None:
+    if not records:
+        return
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UsageError(f"--to {path}: cannot open it for appending: {exc.strerror}") from exc
+    try:
+        os.write(fd, data)  # one write with O_APPEND: lines of two runs never interleave
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def run_watch(home: Home, name: str, *, to: Path | None = None) -> WatchRun:
+    """Report the reports that newly match watch `name`, mark them seen, append them to `to`."""
+    with Store(home) as store:
+        watch = WatchStore(store).get(name)
+    matches = _current_matches(home, watch.request())
+    with Store(home) as store:
+        seen = {
+            r[0] for r in store.db.execute("SELECT sha256 FROM watch_seen WHERE name=?", (name,))
+        }
+        candidates = [sha for sha in matches if sha not in seen]
+        reports = _report_objects(home, watch, candidates, len(matches))
+        now = utc_now()
+        with store.transaction() as db:
+            claimed = []
+            for report in reports:
+                inserted = db.execute(
+                    "INSERT OR IGNORE INTO watch_seen(name, sha256, first_seen) VALUES (?, ?, ?)",
+                    (name, report["sha256"], now),
+                ).rowcount
+                if inserted:  # another run may have claimed it since we looked
+                    claimed.append(report)
+            db.execute("UPDATE watches SET last_run_at=? WHERE name=?", (now, name))
+            if to is not None:
+                _append_jsonl(to, [{"watch": name, "found_at": now, **r} for r in claimed])
+    return WatchRun(name, claimed, len(matches))
+
+
+def run_watches(home: Home, names: Sequence[str] = (), *, to: Path | None = None) -> list[WatchRun]:
+    """Run the named watches (every watch when none is named)."""
+    chosen = list(names) or [w.name for w in list_watches(home)]
+    return [run_watch(home, name, to=to) for name in chosen]
