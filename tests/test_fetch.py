@@ -11,6 +11,7 @@ from scrsearch.errors import FetchError, RobotsDisallowed
 from scrsearch.fetch import (
     Fetcher,
     HTTPStatusError,
+    Response,
     TooLargeError,
     host_allowed,
     parse_retry_after,
@@ -266,6 +267,12 @@ def test_html_page_text_is_decoded(server, clock):
         response = fetcher.get(server.url("/page"))
     assert response.content_type == "text/html"
     assert "résumé" in response.text
+
+
+def test_response_headers_are_read_whatever_their_case():
+    response = Response("u", "u", 200, {"etag": '"x"', "content-type": "Application/PDF; q=1"})
+    assert response.etag == '"x"' and response.content_type == "application/pdf"
+    assert response.last_modified is None
 
 
 def test_parse_retry_after_accepts_seconds_and_dates():

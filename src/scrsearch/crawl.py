@@ -326,7 +326,7 @@ def not_pdf_reason(response: Response) -> str | None:
 
 def original_name(response: Response) -> str:
     """The file name the server gave (Content-Disposition) or the URL's last segment."""
-    disposition = response.headers.get("Content-Disposition", "")
+    disposition = response.header("Content-Disposition") or ""
     match = re.search(r"filename\*=(?:UTF-8'')?([^;]+)|filename=\"?([^\";]+)\"?", disposition, re.I)
     if match:
         name = unquote((match.group(1) or match.group(2)).strip())

@@ -61,22 +61,30 @@ class Response:
     def not_modified(self) -> bool:
         return self.status == 304
 
+    def header(self, name: str) -> str | None:
+        """A response header, whatever its case."""
+        value = self.headers.get(name)
+        if value is None:
+            wanted = name.lower()
+            value = next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+        return value
+
     @property
     def etag(self) -> str | None:
-        return self.headers.get("ETag")
+        return self.header("ETag")
 
     @property
     def last_modified(self) -> str | None:
-        return self.headers.get("Last-Modified")
+        return self.header("Last-Modified")
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        return (self.header("Content-Type") or "").split(";")[0].strip().lower()
 
     @property
     def text(self) -> str:
         """The body decoded with the charset the server named, else UTF-8 with replacement."""
-        match = re.search(r"charset=([\w.-]+)", self.headers.get("Content-Type", ""), re.I)
+        match = re.search(r"charset=([\w.-]+)", self.header("Content-Type") or "", re.I)
         try:
             return self.content.decode(match.group(1) if match else "utf-8", errors="replace")
         except LookupError:
@@ -317,16 +325,16 @@ class Fetcher:
 
     def _wait_turn(self, url: str, delay: float | None) -> None:
         """Sleep until this host's delay (the longest of ours, the source's, robots') passed."""
-        origin = _origin(url)
-        robots = self._robots.get(origin)
+        robots = self._robots.get(_origin(url))
         crawl_delay = robots.crawl_delay(self.user_agent) if robots else None
         wanted = max(self.delay, delay or 0.0, crawl_delay or 0.0)
-        last = self._last_request.get(origin)
+        host = host_of(url)  # one host whatever the scheme, port or `www.`
+        last = self._last_request.get(host)
         if last is not None:
             remaining = wanted - (self.clock() - last)
             if remaining > 0:
                 self.sleep(remaining)
-        self._last_request[origin] = self.clock()
+        self._last_request[host] = self.clock()
 
     def _robots_for(self, url: str) -> _Robots:
         origin = _origin(url)
