@@ -261,12 +261,14 @@ def _record_failure(
     store: Store, writer, doc: Document, error: ExtractError, summary: IndexSummary
 ) -> None:
     status = error.status
-    store.set_extracted(doc.sha256, pages=None, extractor=None, status=status, error=str(error))
+    # Name the file as the user knows it, not by its content-addressed storage name.
+    message = str(error).replace(Path(doc.path).name, doc.original_name)
+    store.set_extracted(doc.sha256, pages=None, extractor=None, status=status, error=message)
     search_index.delete_report(writer, doc.sha256)
     if status == "needs_ocr":
         summary.needs_ocr.append(doc)
     else:
-        summary.failed.append((doc, str(error)))
+        summary.failed.append((doc, message))
 
 
 def iter_documents(home: Home, statuses: Iterable[str] | None = None) -> list[Document]:

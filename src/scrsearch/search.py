@@ -364,25 +364,30 @@ def _configure(results) -> None:
 
 
 def _rank_by_passages(searcher, matching: wq.Query, request: SearchRequest):
-    """Reports best first by their best passage (BM25F), each with up to 3 passages."""
+    """Reports best first by their best passage (BM25F), each with up to 3 passages.
+
+    Whoosh's own `collapse=` drops reports here (seen on whoosh-reloaded 2.7.5), so this takes
+    the top-k passages and groups them, widening k until it holds enough distinct reports.
+    """
     wanted = request.offset + request.limit
     if wanted == 0:
         return []
-    results = searcher.search(
-        matching, limit=wanted * PASSAGES_PER_REPORT, terms=True,
-        collapse=sorting.FieldFacet("sha256"), collapse_limit=PASSAGES_PER_REPORT,
-    )  # fmt: skip
-    _configure(results)
-    order: list[str] = []
-    by_report: dict[str, list] = {}
-    for hit in results[: wanted * PASSAGES_PER_REPORT]:
-        sha = hit["sha256"]
-        if sha not in by_report:
-            if len(order) >= wanted:
-                continue
-            order.append(sha)
-            by_report[sha] = []
-        by_report[sha].append(hit)
+    k = max(wanted * PASSAGES_PER_REPORT * 4, 100)
+    while True:
+        results = searcher.search(matching, limit=k, terms=True)
+        _configure(results)
+        order: list[str] = []
+        by_report: dict[str, list] = {}
+        for hit in results:
+            sha = hit["sha256"]
+            hits = by_report.setdefault(sha, [])
+            if not hits:
+                order.append(sha)
+            if len(hits) < PASSAGES_PER_REPORT:
+                hits.append(hit)
+        if len(order) >= wanted or results.scored_length() < k:
+            break
+        k *= 4
     ranked = []
     for sha in order[request.offset : wanted]:
         hits = by_report[sha]

@@ -304,7 +304,7 @@ class Store:
             wanted = tuple(statuses)
             sql += f" WHERE status IN ({', '.join('?' for _ in wanted)})"
             args = wanted
-        sql += " ORDER BY added_at, sha256"
+        sql += " ORDER BY rowid"
         return [self._document(r) for r in self.db.execute(sql, args)]
 
     def count_by_status(self) -> dict[str, int]:
