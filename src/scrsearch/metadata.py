@@ -227,3 +227,254 @@ def first_lines(pages: Sequence[str], limit: int = 40) -> list[str]:
                 if len(lines) >= limit:
                     return lines
     return lines
+
+
+# ---------------------------------------------------------------------------- documents
+
+_REVIEW_DOC_TYPES = frozenset(
+    {"overview_report", "executive_summary", "briefing", "board_response", "action_plan"}
+)
+_REVIEW_WORDS = re.compile(
+    r"\b(?:serious\s+case\s+review|case\s+review|practice\s+review|learning\s+review|scr|cspr|"
+    r"lcspr|briefing|learning\s+from|overview\s+report|executive\s+summary)\b",
+    re.I,
+)
+_DATE_LINE = re.compile(
+    rf"^(?:\w+day,?\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?{_MONTH_RE}\.?,?\s+((?:19|20)\d\d)\b",
+    re.I,
+)
+_LABELLED_DATE = re.compile(
+    rf"\b(?:published|publication\s+date|date\s+of\s+publication|report\s+date|issued)\s*:?\s*"
+    rf"(?:on\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:{_MONTH_RE}\.?\s+)?((?:19|20)\d\d)\b",
+    re.I,
+)
+_FIELDWORK = re.compile(r"\b(?:inspection\s+dates?|fieldwork|between|took\s+place)\b", re.I)
+_JOINERS = frozenset("of and in to the for on a an at by with from or under".split())  # noqa: SIM905
+_HEADING_SKIP = re.compile(
+    r"^(?:\d{1,3}|[ivx]{1,5}|contents|guidance|www\.\S+|\S+@\S+|©.*|crown\s+copyright.*|"
+    r"page\s+\d+.*|official(?:\s*-\s*sensitive)?|draft)$",
+    re.I,
+)
+_FOLDER_AREA = re.compile(r"^\d+_(.+)$")
+
+
+def document_title(pages: Sequence[str]) -> str | None:
+    """The document's own title, from the heading lines of its first page."""
+    lines = first_lines(pages, 40)
+    for i, line in enumerate(lines):
+        if re.match(r"dear\b", line, re.I) and i + 1 < len(lines):
+            return _join_heading(lines[i + 1 :])
+    for start, line in enumerate(lines[:20]):
+        letters = sum(ch.isalpha() for ch in line)
+        if (
+            letters >= 4
+            and letters / max(len(line), 1) >= 0.5
+            and not _HEADING_SKIP.match(line)
+            and not _DATE_LINE.match(line)
+        ):
+            return _join_heading(lines[start:])
+    return None
+
+
+def _join_heading(lines: Sequence[str]) -> str | None:
+    from .localities import locality_record
+
+    if not lines:
+        return None
+    parts = [lines[0]]
+    for line in lines[1:8]:
+        previous = parts[-1]
+        last_word = previous.split()[-1].lower() if previous.split() else ""
+        joins = (
+            line[:1].islower()
+            or last_word in _JOINERS
+            or previous.endswith("-")
+            or re.fullmatch(r"(?:19|20)\d\d", line) is not None
+            or re.match(r"(?:Borough|Council|County|District)\b", line) is not None
+            or (len(parts) == 1 and locality_record(previous) is not None)
+            or (len(parts) == 1 and locality_record(previous + " " + line) is not None)
+            or (len(previous) <= 25 and len(line) <= 25 and not _DATE_LINE.match(line))
+        )
+        if not joins or _DATE_LINE.match(line) or len(" ".join(parts)) > 240:
+            break
+        parts.append(line)
+    title = parts[0]
+    for part in parts[1:]:
+        if title.endswith("-"):
+            title += part
+        elif (
+            title == parts[0]
+            and part[:1].isupper()
+            and not re.match(r"(?:Borough|Council|County|District)\b", part)
+            and locality_record(title) is not None
+        ):
+            title += ": " + part  # "Birmingham City Council: Inspection of ..."
+        else:
+            title += " " + part
+    title = re.sub(r"\s+", " ", title).strip(" ,;:")
+    title = re.sub(r"(?<=[a-z])\d$", "", title)  # a footnote mark: "board1"
+    return title or None
+
+
+def infer_metadata(
+    pages: Sequence[str], original_name: str, *, path: str | None = None
+) -> dict[str, tuple[object, str]]:
+    """Infer title, subject, locality, region, nation, year and doc_type, with their origins.
+
+    The text comes first (title lines, then page 1, then pages 2-3); the file name and
+    the folders of `path` only fill what the text leaves open. A document that names
+    many areas and none dominantly (national guidance) gets no locality.
+    """
+    found: dict[str, tuple[object, str]] = {}
+    from_name = metadata_from_name(original_name)
+    folders = _folders(path)
+    title = document_title(pages)
+    if title:
+        found["title"] = (title, "text:p1")
+
+    year = _text_year(pages)
+    if year is not None:
+        found["year"] = year
+    elif "year" in from_name:
+        found["year"] = (from_name["year"], "filename")
+    else:
+        for folder in reversed(folders):
+            folder_year = year_from_text(folder)
+            if folder_year is not None:
+                found["year"] = (folder_year, "folder")
+                break
+
+    doc_type = _doc_type(title, pages)
+    if doc_type is not None:
+        found["doc_type"] = (doc_type, "text:p1")
+    elif "doc_type" in from_name and from_name["doc_type"] != "overview_report":
+        found["doc_type"] = (from_name["doc_type"], "filename")
+
+    subject = _subject(title, found.get("doc_type", (None,))[0])
+    if subject is not None:
+        found["subject"] = (subject, "text:p1")
+    elif "subject" in from_name and _PSEUDONYM_RE.search(original_name):
+        found["subject"] = (from_name["subject"], "filename")
+
+    locality = _locality(pages, title, folders)
+    if locality is not None:
+        record, origin = locality
+        found["locality"] = (record.name, origin)
+        if record.region:
+            found["region"] = (record.region, origin)
+        if record.nation:
+            found["nation"] = (record.nation, origin)
+    return found
+
+
+def _folders(path: str | None) -> list[str]:
+    if not path:
+        return []
+    return [part for part in re.split(r"[\\/]+", path)[:-1] if part and part not in (".", "..")]
+
+
+def _text_year(pages: Sequence[str]) -> tuple[int, str] | None:
+    """A publication year stated in the first pages: labelled, then a date line on page 1."""
+    for number, page in enumerate(pages[:3], start=1):
+        for match in _LABELLED_DATE.finditer(page):
+            year = int(match.group(1))
+            if YEAR_MIN <= year <= YEAR_MAX:
+                return year, f"text:p{number}"
+    lines = [line.strip() for line in (pages[0] if pages else "").splitlines() if line.strip()]
+    for line in lines[:30]:
+        if _FIELDWORK.search(line):
+            continue
+        match = _DATE_LINE.match(line)
+        if match and YEAR_MIN <= int(match.group(1)) <= YEAR_MAX:
+            return int(match.group(1)), "text:p1"
+    return None
+
+
+def _doc_type(title: str | None, pages: Sequence[str]) -> str | None:
+    head = " ".join(first_lines(pages, 30))
+    if re.search(r"\bjoint\s+targeted\s+area\s+inspection\b|\binspection\s+of\b", head, re.I):
+        return "inspection_report"
+    if re.search(r"\bstatutory\s+guidance\b", head, re.I) or (
+        title and re.search(r"\bguid(?:anc)?e\b", title, re.I)
+    ):
+        return "guidance"
+    if not title:
+        return None
+    doc_type = doc_type_from_text(title)
+    if doc_type == "overview_report" and not _REVIEW_WORDS.search(title):
+        return None  # "Final Report" of a research project is not a case review
+    return doc_type
+
+
+def _subject(title: str | None, doc_type: object) -> str | None:
+    if not title:
+        return None
+    if _PSEUDONYM_RE.search(title) or _PSEUDONYM_NOTE_RE.search(title):
+        return subject_from_title(title)
+    if doc_type in _REVIEW_DOC_TYPES or _REVIEW_WORDS.search(title):
+        return subject_from_title(title)
+    return None
+
+
+#: Weights of a locality mention by where it is.
+_W_TITLE, _W_PAGE1, _W_EARLY, _W_BODY = 6.0, 2.0, 1.0, 0.25
+#: A locality needs this score, and this lead over the next, to be chosen from the text.
+_MIN_SCORE, _MIN_LEAD = 4.0, 2.0
+
+
+def locality_scores(pages: Sequence[str], title: str | None = None) -> dict[str, float]:
+    """Weighted mentions of each area: the title most, then page 1, pages 2-3, the rest."""
+    from .localities import locality_mentions
+
+    scores: dict[str, float] = {}
+
+    def add(text: str, weight: float, cap: int) -> None:
+        counts: dict[str, int] = {}
+        for record, _, _ in locality_mentions(text):
+            if record.kind == "nation":
+                continue
+            counts[record.name] = counts.get(record.name, 0) + 1
+        for name, count in counts.items():
+            scores[name] = scores.get(name, 0.0) + weight * min(count, cap)
+
+    if title:
+        add(title, _W_TITLE, 1)
+    if pages:
+        add(pages[0], _W_PAGE1, 4)
+    for page in pages[1:3]:
+        add(page, _W_EARLY, 6)
+    for page in pages[3:]:
+        add(page, _W_BODY, 20)
+    return scores
+
+
+_NATIONAL = re.compile(
+    r"\bDfE\b|\bDepartment\s+for\s+Education\b|\bHM\s+Government\b|\bstatutory\s+guidance\b|"
+    r"\bDepartment\s+of\s+Health\b|\bADCS\b|\bChild\s+Safeguarding\s+Practice\s+Review\s+Panel\b",
+    re.I,
+)
+
+
+def _locality(pages: Sequence[str], title: str | None, folders: Sequence[str]):
+    from .localities import locality_mentions, locality_record
+
+    if title:
+        named = {r.name: r for r, _, _ in locality_mentions(title) if r.kind != "nation"}
+        if len(named) == 1:
+            return next(iter(named.values())), "text:title"
+    head = (title or "") + "\n" + "\n".join(first_lines(pages, 30))
+    national = _NATIONAL.search(head) is not None
+    scores = locality_scores(pages, title)
+    ranked = sorted(scores.items(), key=lambda item: -item[1])
+    if ranked and not national:
+        best, score = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        if score >= _MIN_SCORE and score >= _MIN_LEAD * second:
+            return locality_record(best), "text"
+    for folder in reversed(folders):
+        match = _FOLDER_AREA.match(folder)
+        name = match.group(1) if match else folder
+        record = locality_record(name.replace("_", " "))
+        if record is not None and record.kind != "nation":
+            return record, "folder"
+    return None
