@@ -812,10 +812,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     result, extra = bench(args)
+    table = render_table(result, extra)
     if args.json:
+        print(table, file=sys.stderr)
         print(json.dumps({**result, "details": extra}, indent=1, default=str))
     else:
-        print(render_table(result, extra))
+        print(table)
         if extra.get("errors"):
             print(f"\n{len(extra['errors'])} stage(s) broke:", *extra["errors"], sep="\n  ")
         if extra.get("failures"):

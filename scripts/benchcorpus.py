@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 #: Bump when the layout or the draw changes, so cached corpora are regenerated.
-GENERATOR_VERSION = 2
-POOL_VERSION = 2
+GENERATOR_VERSION = 3
+POOL_VERSION = 3
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = (REPO.parent / "shared" / "corpus").resolve()
@@ -167,12 +167,15 @@ LATIN1_MAP = str.maketrans(
 def to_latin1(text: str) -> str:
     """Text that the PDF core fonts can show: mapped where there is a near form, else dropped."""
     text = text.translate(LATIN1_MAP)
-    try:
-        text.encode("latin-1")
+    if all(ord(c) < 256 for c in text):
         return text
-    except UnicodeEncodeError:
-        decomposed = unicodedata.normalize("NFKD", text)
-        return "".join(c for c in decomposed if ord(c) < 256 and not unicodedata.combining(c))
+    return "".join(c if ord(c) < 256 else _latin1_char(c) for c in text)
+
+
+def _latin1_char(char: str) -> str:
+    """A character outside latin-1 as its decomposed latin-1 letters ('ā' -> 'a'), or ''."""
+    decomposed = unicodedata.normalize("NFKD", char)
+    return "".join(c for c in decomposed if ord(c) < 256 and not unicodedata.combining(c))
 
 
 _TERMINAL = re.compile(r"[.:;!?)\"']\s*$")
@@ -327,6 +330,9 @@ def plan(seed: int, total_pages: int) -> tuple[list[ReportSpec], list[ReportSpec
         index += 1
     extra_rng = random.Random(f"scrsearch-bench-extra:{seed}:{total_pages}")
     extras = [_report_spec(extra_rng, i, None, "extra-") for i in range(EXTRA_REPORTS)]
+    # A tiny corpus gets small extras, so that adding them stays a small increment.
+    cap = max(MIN_PAGES, total_pages // 20)
+    extras = [ReportSpec(**{**asdict(s), "pages": min(s.pages, cap)}) for s in extras]
     return specs, extras
 
 
