@@ -204,7 +204,7 @@ def metadata_from_link_text(text: str) -> dict[str, object]:
 def metadata_from_name(name: str) -> dict[str, object]:
     """Infer doc_type, subject and year from a file name (extension and separators dropped)."""
     stem = re.sub(r"\.(?:pdf|docx?|html?)$", "", name, flags=re.I)
-    stem = re.sub(r"[_+]+|(?<=[a-z])-(?=[A-Za-z])|%20", " ", stem)
+    stem = re.sub(r"[_+]+|(?<!\d)-|-(?!\d)|%20", " ", stem)
     return {
         key: value
         for key, value in (
@@ -255,15 +255,27 @@ _HEADING_SKIP = re.compile(
     r"page\s+\d+.*|official(?:\s*-\s*sensitive)?|draft)$",
     re.I,
 )
+_SALUTATION = re.compile(
+    r"\bDear\s+.{0,120}?\b(?:partnership|partners|colleagues|board|sir|madam)\b[,:]?[ \t]*\n?",
+    re.I,
+)
+_BODY_START = re.compile(
+    r"(?<=[a-z0-9)’'])\.?\s+(?=(?:This|Between|From|During|We|Ofsted|It\s+is|"
+    r"The\s+(?:inspection|JTAI|letter|purpose|overall))\b)|\.\s+(?=[A-Z])|"
+    r"\s+(?=(?:Inspection\s+dates?|Report\s+published|Lead\s+inspector|Published)\s*:)"
+)
 _FOLDER_AREA = re.compile(r"^\d+_(.+)$")
 
 
 def document_title(pages: Sequence[str]) -> str | None:
     """The document's own title, from the heading lines of its first page."""
+    # A letter: the heading follows the salutation ("Dear local partnership").
+    salutation = _SALUTATION.search(pages[0][:4000]) if pages else None
+    if salutation:
+        after = [line.strip() for line in pages[0][salutation.end() :].splitlines()]
+        title = _join_heading([line for line in after if line][:8])
+        return _trim_title(title) if title else None
     lines = first_lines(pages, 40)
-    for i, line in enumerate(lines):
-        if re.match(r"dear\b", line, re.I) and i + 1 < len(lines):
-            return _join_heading(lines[i + 1 :])
     for start, line in enumerate(lines[:20]):
         letters = sum(ch.isalpha() for ch in line)
         if (
@@ -272,8 +284,17 @@ def document_title(pages: Sequence[str]) -> str | None:
             and not _HEADING_SKIP.match(line)
             and not _DATE_LINE.match(line)
         ):
-            return _join_heading(lines[start:])
+            title = _join_heading(lines[start:])
+            return _trim_title(title) if title else None
     return None
+
+
+def _trim_title(title: str) -> str | None:
+    """A heading cut where run-in body text starts ("... of Norfolk This letter ...")."""
+    cut = _BODY_START.search(title)
+    if cut and cut.start() >= 12:
+        title = title[: cut.start()]
+    return title.strip(" ,;:") or None
 
 
 def _join_heading(lines: Sequence[str]) -> str | None:
@@ -462,7 +483,7 @@ def _locality(pages: Sequence[str], title: str | None, folders: Sequence[str]):
         named = {r.name: r for r, _, _ in locality_mentions(title) if r.kind != "nation"}
         if len(named) == 1:
             return next(iter(named.values())), "text:title"
-    head = (title or "") + "\n" + "\n".join(first_lines(pages, 30))
+    head = (title or "") + "\n" + (pages[0][:400] if pages else "")
     national = _NATIONAL.search(head) is not None
     scores = locality_scores(pages, title)
     ranked = sorted(scores.items(), key=lambda item: -item[1])
