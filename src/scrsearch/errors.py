@@ -1,20 +1,20 @@
 """The exception tree of scrsearch.
 
-    ScrsearchError                 anything scrsearch raises on purpose
-    ├── UsageError                 a bad option or argument (exit code 2)
-    │   └── QueryError             a malformed search query (exit code 2)
-    ├── ConfigError                a bad sources.toml or setting
-    ├── StoreError                 the catalogue or the originals cannot be read or written
-    ├── IndexError_                the search index is missing, foreign or broken
-    ├── ExtractError               a document's text cannot be extracted
-    │   ├── NeedsOCRError          the PDF has no text layer
-    │   ├── EncryptedError         the PDF is encrypted and cannot be opened
-    │   ├── NotPDFError            the file is not a PDF (an HTML page saved as .pdf, ...)
-    │   ├── BrokenPDFError         the PDF is truncated or damaged
-    │   └── ExtractTimeout         extraction ran past its time or memory limit
-    ├── FetchError                 a download failed (HTTP status, timeout, size cap, ...)
-    │   └── RobotsDisallowed       robots.txt forbids the URL
-    └── LockedError                another run holds the home's lock (exit code 75)
+ScrsearchError                 anything scrsearch raises on purpose
+├── UsageError                 a bad option or argument (exit code 2)
+│   └── QueryError             a malformed search query (exit code 2)
+├── ConfigError                a bad sources.toml or setting
+├── StoreError                 the catalogue or the originals cannot be read or written
+├── IndexError_                the search index is missing, foreign or broken
+├── ExtractError               a document's text cannot be extracted
+│   ├── NeedsOCRError          the PDF has no text layer
+│   ├── EncryptedError         the PDF is encrypted and cannot be opened
+│   ├── NotPDFError            the file is not a PDF (an HTML page saved as .pdf, ...)
+│   ├── BrokenPDFError         the PDF is truncated or damaged
+│   └── ExtractTimeout         extraction ran past its time or memory limit
+├── FetchError                 a download failed (HTTP status, timeout, size cap, ...)
+│   └── RobotsDisallowed       robots.txt forbids the URL
+└── LockedError                another run holds the home's lock (exit code 75)
 """
 
 from __future__ import annotations

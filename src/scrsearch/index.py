@@ -136,9 +136,9 @@ def needs_rebuild(home: Home) -> bool:
 def new_generation(home: Home) -> Path:
     """Create an empty Whoosh index in a fresh generation folder (not yet current)."""
     numbers = [
-        int(p.name[len(GEN_PREFIX):])
+        int(p.name[len(GEN_PREFIX) :])
         for p in home.index_dir.glob(GEN_PREFIX + "*")
-        if p.name[len(GEN_PREFIX):].isdigit()
+        if p.name[len(GEN_PREFIX) :].isdigit()
     ]
     path = home.index_dir / f"{GEN_PREFIX}{max(numbers, default=0) + 1:06d}"
     path.mkdir(parents=True)

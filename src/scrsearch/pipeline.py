@@ -235,8 +235,11 @@ def _index_documents(
                 _record_failure(store, writer, doc, result, summary)
                 continue
             store.set_extracted(
-                doc.sha256, pages=len(result.pages), extractor=result.extractor,
-                status="pending", error=None,
+                doc.sha256,
+                pages=len(result.pages),
+                extractor=result.extractor,
+                status="pending",
+                error=None,
             )
             count = _index_one(store, writer, doc, result)
             summary.indexed += 1

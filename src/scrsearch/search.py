@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -9,7 +10,6 @@ from dataclasses import dataclass, field, fields
 
 from whoosh import query as wq
 from whoosh import sorting
-from whoosh.highlight import ContextFragmenter, Formatter, get_text
 from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
 
 from . import index as search_index
@@ -118,7 +118,9 @@ def make_filters(
             term = taxonomy.terms.get(term_id)
             if term is None or term.facet != wanted_facet:
                 known = ", ".join(t.id for t in taxonomy.terms.values() if t.facet == wanted_facet)
-                raise UsageError(f"{option} {term_id!r} is not a {wanted_facet}; use one of: {known}")
+                raise UsageError(
+                    f"{option} {term_id!r} is not a {wanted_facet}; use one of: {known}"
+                )
     return Filters(
         localities=tuple(resolved_localities),
         regions=tuple(resolved_regions),
@@ -162,12 +164,12 @@ def filter_query(filters: Filters) -> wq.Query | None:
 
 # -- query parsing -------------------------------------------------------------------------------
 
-_FIELD_RE = re.compile(r'(?:^|[\s(])([A-Za-z_]+):(?=\S)')
+_FIELD_RE = re.compile(r"(?:^|[\s(])([A-Za-z_]+):(?=\S)")
 
 
 def _check_query_shape(text: str) -> None:
     if text.count('"') % 2:
-        raise QueryError(f"the query {text!r} has an unclosed quote: close the \"phrase\"")
+        raise QueryError(f'the query {text!r} has an unclosed quote: close the "phrase"')
     depth = 0
     for char in text:
         depth += {"(": 1, ")": -1}.get(char, 0)
@@ -183,7 +185,9 @@ def _check_query_shape(text: str) -> None:
             raise QueryError(f"the query names an unknown field {name!r}; fields are: {known}")
     words = outside_quotes.split()
     if words and words[-1] in ("AND", "OR", "NOT", "ANDNOT"):
-        raise QueryError(f"the query {text!r} ends with the operator {words[-1]}: add a word after it")
+        raise QueryError(
+            f"the query {text!r} ends with the operator {words[-1]}: add a word after it"
+        )
     if words and words[0] in ("AND", "OR"):
         raise QueryError(f"the query {text!r} starts with the operator {words[0]}")
     for word in words:
@@ -220,13 +224,92 @@ def parse_query(text: str, schema) -> wq.Query | None:
 # -- results -------------------------------------------------------------------------------------
 
 
-class _MarkFormatter(Formatter):
-    """Wraps matched terms in <mark>…</mark>."""
+# -- highlights ------------------------------------------------------------------------------
 
-    between = " … "
+SNIPPET_CHARS = 300
 
-    def format_token(self, text, token, replace=False):
-        return f"{MARK_OPEN}{get_text(text, token, replace)}{MARK_CLOSE}"
+
+def _positive_parts(q: wq.Query) -> Iterator[wq.Query]:
+    """The leaves of a query that a matching passage must or may contain (not the NOT parts)."""
+    if isinstance(q, wq.AndNot):
+        yield from _positive_parts(q.a)
+    elif isinstance(q, wq.Not):
+        return
+    elif isinstance(q, (wq.Phrase, wq.Term, wq.PatternQuery)):
+        yield q
+    else:
+        for child in q.children():
+            yield from _positive_parts(child)
+
+
+class Highlighter:
+    """Marks a query's words and phrases in passage text, matching stems as the index does."""
+
+    def __init__(self, q: wq.Query | None, schema) -> None:
+        self.analyzer = schema["text"].analyzer
+        self.words: set[str] = set()
+        self.patterns: list[re.Pattern[str]] = []
+        self.phrases: list[list[str]] = []
+        for leaf in _positive_parts(q) if q is not None else ():
+            if leaf.field() not in ("text", "title"):
+                continue
+            if isinstance(leaf, wq.Phrase):
+                self.phrases.append(list(leaf.words))
+            elif isinstance(leaf, wq.PatternQuery):
+                self.patterns.append(re.compile(fnmatch.translate(leaf.text.lower())))
+            elif isinstance(leaf, wq.Term):
+                self.words.add(leaf.text if isinstance(leaf.text, str) else leaf.text.decode())
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the query's matches in `text`."""
+        tokens = [(t.text, t.startchar, t.endchar) for t in self.analyzer(text, chars=True)]
+        spans = []
+        for i, (stem, start, end) in enumerate(tokens):
+            if stem in self.words or any(p.match(stem) for p in self.patterns):
+                spans.append((start, end))
+            for words in self.phrases:
+                if [t[0] for t in tokens[i : i + len(words)]] == words:
+                    spans.append((start, tokens[i + len(words) - 1][2]))
+        return _merge(spans)
+
+    def snippet(self, text: str) -> str:
+        return snippet(text, self.spans(text))
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def snippet(text: str, spans: Sequence[tuple[int, int]], chars: int = SNIPPET_CHARS) -> str:
+    """Up to two windows of `text` around the marked spans, marks as <mark>…</mark>."""
+    if not spans:
+        return text[:chars] + ("…" if len(text) > chars else "")
+    pieces = []
+    budget = chars
+    i = previous_end = 0
+    while i < len(spans) and budget > 60 and len(pieces) < 2:
+        start = max(0, spans[i][0] - 80)
+        start = max(text.rfind(" ", 0, start) + 1 if start else 0, previous_end)
+        end = min(len(text), start + budget)
+        if end < len(text):
+            end = max(text.rfind(" ", spans[i][1], end), spans[i][1])
+        out, cursor = [], start
+        while i < len(spans) and spans[i][1] <= end:
+            out.append(text[cursor : spans[i][0]])
+            out.append(f"{MARK_OPEN}{text[spans[i][0] : spans[i][1]]}{MARK_CLOSE}")
+            cursor = spans[i][1]
+            i += 1
+        out.append(text[cursor:end])
+        pieces.append(("…" if start else "") + "".join(out) + ("…" if end < len(text) else ""))
+        budget -= end - start
+        previous_end = end
+    return " ".join(pieces)
 
 
 @dataclass
@@ -341,26 +424,18 @@ def _count_reports(searcher, matching: wq.Query) -> Counter:
     return Counter(results.groups("report"))
 
 
-def _passage_json(hit, score: float | None = None) -> dict:
+def _passage_json(hit, marks: Highlighter | None = None, score: float | None = None) -> dict:
     text = hit["text"]
-    highlighted = hit.highlights("text", top=2) if hit.results.q is not None else ""
-    if not highlighted:
-        highlighted = text[:300] + ("…" if len(text) > 300 else "")
     return {
         "page": hit["page"],
         "text": text,
-        "highlighted": highlighted,
+        "highlighted": marks.snippet(text) if marks else snippet(text, []),
         "score": round(hit.score if score is None else score, 4),
         "tags": [t for t in (hit.get("tags") or "").split(",") if t],
         "terms": sorted({t.decode("utf-8", "replace") for _, t in hit.matched_terms()})
         if hit.results.has_matched_terms()
         else [],
     }
-
-
-def _configure(results) -> None:
-    results.fragmenter = ContextFragmenter(maxchars=300, surround=90)
-    results.formatter = _MarkFormatter()
 
 
 def _rank_by_passages(searcher, matching: wq.Query, request: SearchRequest):
@@ -372,10 +447,10 @@ def _rank_by_passages(searcher, matching: wq.Query, request: SearchRequest):
     wanted = request.offset + request.limit
     if wanted == 0:
         return []
+    marks = Highlighter(matching, searcher.schema)
     k = max(wanted * PASSAGES_PER_REPORT * 4, 100)
     while True:
         results = searcher.search(matching, limit=k, terms=True)
-        _configure(results)
         order: list[str] = []
         by_report: dict[str, list] = {}
         for hit in results:
@@ -391,7 +466,7 @@ def _rank_by_passages(searcher, matching: wq.Query, request: SearchRequest):
     ranked = []
     for sha in order[request.offset : wanted]:
         hits = by_report[sha]
-        ranked.append((sha, hits[0].score, [_passage_json(h) for h in hits]))
+        ranked.append((sha, hits[0].score, [_passage_json(h, marks) for h in hits]))
     return ranked
 
 
@@ -415,7 +490,6 @@ def _rank_browse(searcher, report_hits: Counter, catalogue: _Catalogue, request:
                 [wq.Term("sha256", sha)] + [wq.Term("tags", t) for t in sorted(wanted_tags)]
             )
             results = searcher.search(tagged, limit=PASSAGES_PER_REPORT, scored=False)
-            _configure(results)
             passages = [_passage_json(h, score=0.0) for h in results]
         ranked.append((sha, float(evidence(sha)), passages))
     return ranked
@@ -450,7 +524,9 @@ def explain_tags(home: Home, doc: Document, tags: Sequence[ReportTag]) -> list[d
             "id": t.term_id,
             "facet": t.facet,
             "passages": t.passages,
-            "cues": [{"cue": c, "count": n} for c, n in cues.get(t.term_id, Counter()).most_common(8)],
+            "cues": [
+                {"cue": c, "count": n} for c, n in cues.get(t.term_id, Counter()).most_common(8)
+            ],
         }
         for t in tags
     ]
@@ -469,6 +545,7 @@ def iter_passages(
     text_query = parse_query(request.query, ix.schema)
     matching = _restrict(text_query, filter_query(request.filters))
     catalogue = _Catalogue.load(home)
+    marks = Highlighter(text_query, ix.schema)
     with ix.searcher() as searcher:
         report_hits = _count_reports(searcher, matching)
 
@@ -480,17 +557,15 @@ def iter_passages(
             report = report_json(catalogue.documents[sha], catalogue.tags.get(sha, []))
             own = wq.Term("sha256", sha)
             scored = searcher.search(wq.And([own, matching]), limit=None, terms=True)
-            _configure(scored)
             hits = {h.docnum: h for h in scored}
             if all_passages:
                 everything = searcher.search(own, limit=None, scored=False)
-                _configure(everything)
                 rows = [hits.get(h.docnum, h) for h in everything]
             else:
                 rows = list(hits.values())
             rows.sort(key=lambda h: h["ordinal"])
             for hit in rows:
-                passage = _passage_json(hit, score=hit.score if hit.docnum in hits else 0.0)
+                passage = _passage_json(hit, marks, score=hit.score if hit.docnum in hits else 0.0)
                 passage["ordinal"] = hit["ordinal"]
                 passage["matched"] = hit.docnum in hits
                 yield report, passage

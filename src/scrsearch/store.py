@@ -188,9 +188,7 @@ class Store:
         """Where the original with this sha256 is stored."""
         return self.home.originals_dir / sha256[:2] / f"{sha256}.pdf"
 
-    def add_file(
-        self, path: Path, *, source: str = "local", meta: dict | None = None
-    ) -> AddResult:
+    def add_file(self, path: Path, *, source: str = "local", meta: dict | None = None) -> AddResult:
         """Store a file from disk; adding the same bytes again is a no-op."""
         try:
             data = Path(path).read_bytes()
@@ -247,13 +245,16 @@ class Store:
         }
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)
-        self.db.execute(f"INSERT OR IGNORE INTO documents ({cols}) VALUES ({marks})", tuple(row.values()))
+        self.db.execute(
+            f"INSERT OR IGNORE INTO documents ({cols}) VALUES ({marks})", tuple(row.values())
+        )
         return AddResult(self.document(sha), is_new=True)
 
     def _link_url(self, url: str, sha: str, source: str, now: str) -> None:
         self.db.execute(
             "INSERT INTO document_urls(url, sha256, source, first_seen, last_seen) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(url, sha256) DO UPDATE SET last_seen=excluded.last_seen",
+            "VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(url, sha256) DO UPDATE SET last_seen=excluded.last_seen",
             (url, sha, source, now, now),
         )
 
@@ -346,7 +347,12 @@ class Store:
         )
 
     def set_extracted(
-        self, sha256: str, *, pages: int | None, extractor: str | None, status: str,
+        self,
+        sha256: str,
+        *,
+        pages: int | None,
+        extractor: str | None,
+        status: str,
         error: str | None,
     ) -> None:
         """Record the outcome of extracting a document."""

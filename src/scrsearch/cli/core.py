@@ -103,22 +103,23 @@ def render_results(payload: dict, *, facets_shown: int = 6) -> None:
     click.echo(f"{total} report(s) match {query} ({payload['passages_total']} passages)")
     for n, entry in enumerate(payload["results"], payload["offset"] + 1):
         click.echo("")
-        title = entry["title"] if len(entry["title"]) < width() - 6 else entry["title"][: width() - 9] + "..."
-        click.echo(click.style(f"{n:>2}. {title}", bold=True))
+        click.echo(click.style(wrap(entry["title"], " " * 4, first=f"{n:>2}. "), bold=True))
         click.echo(wrap(_describe(entry), "    "))
         for passage in entry["passages"]:
             text = _highlight(passage["highlighted"])
-            click.echo(wrap(text, f"    p.{passage['page']:<4}").replace("\n", "\n" + " " * 4, 0))
+            click.echo(wrap(text, " " * 10, first=f"    p.{passage['page']:<5}"))
         for tag in entry.get("explain") or []:
             cues = ", ".join(f"{c['cue']} ×{c['count']}" for c in tag["cues"])
-            click.echo(wrap(f"{tag['id']} ({tag['passages']} passages): {cues}", "    why "))
+            click.echo(
+                wrap(f"{tag['id']} ({tag['passages']} passages): {cues}", " " * 8, first="    why ")
+            )
     facets = {k: v for k, v in payload["facets"].items() if v}
     if facets:
         click.echo("\nCounts of matching reports:")
         for facet, values in facets.items():
             listed = " · ".join(f"{v['value']} {v['count']}" for v in values[:facets_shown])
             more = f" · +{len(values) - facets_shown} more" if len(values) > facets_shown else ""
-            click.echo(wrap(listed + more, f"  {facet:<15}").replace("  " + facet, "  " + facet, 1))
+            click.echo(wrap(listed + more, " " * 17, first=f"  {facet:<15}"))
     end = payload["offset"] + shown
     if end < total:
         click.echo(f"\nShowing {payload['offset'] + 1}-{end} of {total}; next page: --offset {end}")
@@ -127,12 +128,18 @@ def render_results(payload: dict, *, facets_shown: int = 6) -> None:
 @main.command(name="search")
 @click.argument("query", required=False, default="")
 @filter_options
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(0, 10_000),
-              help="Reports to show.")
+@click.option(
+    "--limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Reports to show.",
+)
 @click.option("--offset", default=0, type=click.IntRange(0), help="Reports to skip (paging).")
 @click.option("--explain", is_flag=True, help="Show which cues produced each result's tags.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.pass_context
 def search_cmd(ctx, query, limit, offset, explain, fmt, **kwargs):
     """Search the indexed reports; results are reports, best first, with their best passages.
@@ -160,10 +167,16 @@ def search_cmd(ctx, query, limit, offset, explain, fmt, **kwargs):
 
 
 @main.command()
-@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES),
-              help="Only documents with this status (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(STATUSES),
+    help="Only documents with this status (repeatable).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.pass_context
 def reports(ctx, statuses, fmt):
     """List every document in the corpus with its status, metadata and any error."""
@@ -183,7 +196,7 @@ def reports(ctx, statuses, fmt):
         emit_json(rows)
         return
     for entry in rows:
-        title = (entry["title"] or "")[: max(width() - 58, 20)]
+        title = (entry["title"] or "")[: max(width() - 55, 20)]
         click.echo(
             f"{entry['report_id']}  {entry['status']:<9} {entry['pages'] or '-':>4}p "
             f"{entry['year'] or '----'}  {(entry['locality'] or '-')[:16]:<16} {title}"
@@ -197,8 +210,9 @@ def reports(ctx, statuses, fmt):
 @main.command()
 @click.argument("report_id")
 @click.option("--page", type=int, help="Print the text of this page (1-based).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.pass_context
 def show(ctx, report_id, page, fmt):
     """Show one report: metadata and where each value came from, tags, URLs, a page's text."""

@@ -73,10 +73,13 @@ def width() -> int:
     return min(shutil.get_terminal_size((80, 24)).columns, 100)
 
 
-def wrap(text: str, indent: str = "   ") -> str:
-    """Wrap text to the terminal width with a hanging indent."""
+def wrap(text: str, indent: str = "   ", first: str | None = None) -> str:
+    """Wrap text to the terminal width; `first` (default `indent`) starts the first line."""
     return textwrap.fill(
-        " ".join(text.split()), width=width(), initial_indent=indent, subsequent_indent=indent
+        " ".join(text.split()),
+        width=width(),
+        initial_indent=indent if first is None else first,
+        subsequent_indent=indent,
     )
 
 
