@@ -178,3 +178,12 @@ def test_usage_errors_exit_2_naming_the_option(jtai_home, args, needle):
     result = CliRunner().invoke(main, ["--home", str(jtai_home.root), "stats", *args])
     assert result.exit_code == 2, result.output
     assert needle in result.output and "Traceback" not in result.output
+
+
+def test_an_open_year_range_stops_at_the_years_present(jtai_home, labels):
+    payload = stats_json(jtai_home, "--by", "year", "--year", "2022-")
+    assert [r["year"] for r in payload["rows"]] == [2022, 2023, 2024, 2025]
+    before = stats_json(jtai_home, "--by", "year", "--year=-2012")
+    assert [(r["year"], r["count"]) for r in before["rows"]] == [
+        (2009, 1), (2010, 0), (2011, 0), (2012, 0)
+    ]  # fmt: skip

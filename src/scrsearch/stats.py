@@ -28,8 +28,10 @@ STATS_FIELDS = (
     "year", "locality", "region", "nation", "doc_type", "source",
     "theme", "risk_factor", "practice_issue",
 )  # fmt: skip
-#: A year range wider than this is not filled with empty years (an open --year range).
+#: A year range wider than this is not filled with empty years.
 MAX_YEAR_SPAN = 100
+#: The ends `search.parse_year_range` gives an open range ("2015-", "-2015").
+OPEN_YEAR_LO, OPEN_YEAR_HI = 1900, 2100
 
 
 @dataclass(frozen=True)
@@ -112,12 +114,12 @@ def _ordered(field: str, counts: Counter, year_range: tuple[int, int] | None) ->
     values = list(counts)
     if field == "year":
         years = [v for v in values if v is not None]
-        if year_range and year_range[1] - year_range[0] <= MAX_YEAR_SPAN:
-            lo, hi = year_range
-        elif years:
-            lo, hi = min(years), max(years)
-        else:
-            lo, hi = 0, -1
+        lo, hi = (min(years), max(years)) if years else (0, -1)
+        if year_range:  # a closed end of --year wins; an open end (1900, 2100) does not
+            lo = year_range[0] if year_range[0] > OPEN_YEAR_LO else lo
+            hi = year_range[1] if year_range[1] < OPEN_YEAR_HI else hi
+        if hi - lo > MAX_YEAR_SPAN:
+            lo, hi = (min(years), max(years)) if years else (0, -1)
         filled = set(range(lo, hi + 1)) | set(years)
         return sorted(filled) + ([None] if None in counts else [])
     ranked = sorted((v for v in values if v is not None), key=lambda v: (-counts[v], str(v)))
@@ -125,12 +127,8 @@ def _ordered(field: str, counts: Counter, year_range: tuple[int, int] | None) ->
 
 
 def year_range_of(request: SearchRequest) -> tuple[int, int] | None:
-    """The closed year range the filters ask for (one --year), to show empty years in."""
-    if len(request.filters.years) == 1:
-        lo, hi = request.filters.years[0]
-        if hi - lo <= MAX_YEAR_SPAN:
-            return lo, hi
-    return None
+    """The year range the filters ask for (one --year), to show empty years in."""
+    return request.filters.years[0] if len(request.filters.years) == 1 else None
 
 
 def count_reports(home: Home, request: SearchRequest, by: Sequence[str]) -> CountTable:
