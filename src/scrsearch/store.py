@@ -224,6 +224,7 @@ class Store:
         if existing is not None:
             if meta:
                 self._set_given_meta(existing, meta, meta_origin)
+            self._restore_original(sha, data)
             return AddResult(self.document(sha), is_new=False)
         target = self.original_path(sha)
         if not target.exists():
@@ -249,6 +250,14 @@ class Store:
             f"INSERT OR IGNORE INTO documents ({cols}) VALUES ({marks})", tuple(row.values())
         )
         return AddResult(self.document(sha), is_new=True)
+
+    def _restore_original(self, sha: str, data: bytes) -> None:
+        """Put good bytes back when the stored original is missing or damaged (`check`)."""
+        target = self.original_path(sha)
+        if not target.is_file() or target.stat().st_size != len(data) or (
+            sha256_of_file(target) != sha
+        ):
+            write_atomically(target, data)
 
     def _link_url(self, url: str, sha: str, source: str, now: str) -> None:
         self.db.execute(
