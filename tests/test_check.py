@@ -49,9 +49,10 @@ def test_a_consistent_home_passes(fresh):
     assert "4 originals hashed, 4 report(s) in the index; all consistent" in result.stderr
 
 
-def test_a_corrupted_original_is_named_by_sha256_and_flagged_on_repair(fresh):
+def test_a_corrupted_original_is_named_by_sha256_and_flagged_on_repair(fresh, tmp_path):
     doc = documents(fresh)[1]
     path = fresh.root / doc.path
+    pristine = path.read_bytes()
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte
     path.write_bytes(bytes(data))
@@ -68,6 +69,13 @@ def test_a_corrupted_original_is_named_by_sha256_and_flagged_on_repair(fresh):
         flagged = store.document(doc.sha256)
     assert flagged.status == "failed" and "no URL" in flagged.error
     assert doc.sha256 not in matching_reports(fresh, SearchRequest(), catalogued_only=False)
+    # the advice works: add a good copy again, retry, and all is well
+    good = tmp_path / "good.pdf"
+    good.write_bytes(pristine)
+    assert pipeline.add_paths(fresh, [good]).duplicates
+    assert sha256_of_file(path) == doc.sha256
+    assert pipeline.run_index(fresh, retry_failed=True).indexed == 1
+    assert cli(fresh).exit_code == 0
 
 
 def test_a_missing_index_entry_is_found_and_repaired(fresh):

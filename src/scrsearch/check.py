@@ -229,7 +229,7 @@ def _refetch(store: Store, problem: Problem, fetcher: Fetcher) -> bool:
     why = "; ".join(reasons) if reasons else "it has no URL to fetch it from again"
     reason = (
         f"{problem.kind.replace('_', ' ')}: {problem.detail}; {why}. "
-        "Add the file again with `scrsearch add`"
+        "Put a good copy back with `scrsearch add FILE`, then `scrsearch index --retry-failed`"
     )
     store.set_status(doc.sha256, "failed", reason)
     problem.repair = "flagged failed: " + why

@@ -75,8 +75,6 @@ def run_update(
     summary = UpdateSummary()
     with home_lock(home, "update") as lock:
         summary.stale_lock_from = lock["stale_from"]
-        if lock["stale_from"]:
-            say(f"took over a lock left by dead process {lock['stale_from']}")
         summary.crawl = crawling.crawl(
             home, list(sources), max_documents=max_documents, fetcher=fetcher, progress=say
         )

@@ -74,7 +74,7 @@ def update(ctx, sources, max_documents, delay, watch_to, quiet, as_json):
             home, sources, max_documents=max_documents, fetcher=fetcher, watch_to=watch_to,
             progress=progress,
         )  # fmt: skip
-    if summary.stale_lock_from and quiet:
+    if summary.stale_lock_from:  # said even with --quiet: someone should know a run died
         click.echo(f"took over a lock left by dead process {summary.stale_lock_from}", err=True)
     if as_json:
         emit_json(summary.to_json())
