@@ -397,10 +397,16 @@ _NEGATED_BEFORE = re.compile(
 _NEGATED_AFTER = re.compile(
     r"^[\s,]*(?:(?:was|were|is|are|had\s+been|has\s+been|have\s+been)\s+)"
     r"(?:ruled\s+out|excluded|discounted|unfounded|not\s+(?:substantiated|present|suspected|"
-    r"identified|evident|a\s+(?:factor|feature|concern)))",
+    r"a\s+(?:factor|feature)))",
     re.I,
 )
 _CLAUSE_END = re.compile(r"[.;!?•]|\b(?:but|however|although|though)\b", re.I)
+
+
+def _negatable(term: Term) -> bool:
+    # "No young person is without a place" does not deny that the report is about teenagers:
+    # a group of children (child_group) is who a report concerns, not a harm to deny.
+    return term.facet in NEGATABLE_FACETS and term.group != "child_group"
 
 
 def is_negated(text: str, start: int, end: int) -> bool:
@@ -475,8 +481,9 @@ def tag_passage(text: str, taxonomy: Taxonomy | None = None) -> list[PassageTag]
     for start, end in matches:
         cue = text[start:end]
         for term_id, is_weak in _resolve(matcher, cue):
-            facet = taxonomy.terms[term_id].facet
-            if facet in NEGATABLE_FACETS and is_negated(text, start, end):
+            term = taxonomy.terms[term_id]
+            facet = term.facet
+            if _negatable(term) and is_negated(text, start, end):
                 continue
             tag = PassageTag(term_id, facet, cue, start, end)
             (weak if is_weak else strong).append(tag)
