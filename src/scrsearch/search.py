@@ -199,13 +199,16 @@ def _check_query_shape(text: str) -> None:
             )
 
 
-def parse_query(text: str, schema) -> wq.Query | None:
-    """Parse a person's query (words AND-ed, "phrases", OR, NOT/-word, word*, field:value)."""
+def parse_query(text: str, schema, fields: Sequence[str] = ("text", "title")) -> wq.Query | None:
+    """Parse a person's query (words AND-ed, "phrases", OR, NOT/-word, word*, field:value).
+
+    Bare words search `fields`: the passage text and its report's title by default.
+    """
     text = (text or "").strip()
     if not text:
         return None
     _check_query_shape(text)
-    parser = MultifieldParser(["text", "title"], schema)
+    parser = MultifieldParser(list(fields), schema)
     parser.add_plugin(PlusMinusPlugin(minusexpr=r"(?<![^\s(])-(?=[\w\"(])"))
     aliases: dict[str, list[str]] = {}
     for alias, target in QUERY_FIELDS.items():
@@ -432,7 +435,9 @@ def _passage_json(hit, marks: Highlighter | None = None, score: float | None = N
         "highlighted": marks.snippet(text) if marks else snippet(text, []),
         "score": round(hit.score if score is None else score, 4),
         "tags": [t for t in (hit.get("tags") or "").split(",") if t],
-        "terms": sorted({t.decode("utf-8", "replace") for _, t in hit.matched_terms()})
+        "terms": sorted(
+            {t.decode("utf-8", "replace") for f, t in hit.matched_terms() if f in ("text", "title")}
+        )
         if hit.results.has_matched_terms()
         else [],
     }
@@ -542,7 +547,9 @@ def iter_passages(
     `all_passages`, every passage of each matching report is yielded, hits or not.
     """
     ix = search_index.open_for_reading(home)
-    text_query = parse_query(request.query, ix.schema)
+    # A passage is a hit by its own text: a word in the report's title would make every
+    # passage of that report one.
+    text_query = parse_query(request.query, ix.schema, fields=("text",))
     matching = _restrict(text_query, filter_query(request.filters))
     catalogue = _Catalogue.load(home)
     marks = Highlighter(text_query, ix.schema)

@@ -252,3 +252,44 @@ def show(ctx, report_id, page, fmt):
     if page is not None:
         click.echo(f"\n--- page {page} of {len(text.pages)} ---\n")
         click.echo(entry["text"])
+
+
+@main.command()
+@click.option("--facet", type=click.Choice(["theme", "risk_factor", "practice_issue"]),
+              help="Only this facet.")
+@click.option("--term", "term_id", metavar="ID", help="Only this term, with all its cues.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def taxonomy(facet, term_id, fmt):
+    """Print the taxonomy: each term's id, label, definition and the cues that tag it.
+
+    Use the ids with --theme, --risk and --issue, or in queries as theme:ID, risk:ID, issue:ID.
+    """
+    from ..tagging import load_taxonomy
+
+    tax = load_taxonomy()
+    terms = [t for t in tax.terms.values() if (not facet or t.facet == facet)]
+    if term_id:
+        terms = [t for t in terms if t.id == term_id]
+        if not terms:
+            raise UsageError(f"--term {term_id!r} is not in the taxonomy; run `scrsearch taxonomy`")
+    if fmt == "json":
+        emit_json({**tax.to_json(), "terms": [t.to_json() for t in terms]})
+        return
+    for current in tax.facets:
+        chosen = [t for t in terms if t.facet == current]
+        if not chosen:
+            continue
+        click.echo(click.style(current, bold=True))
+        for term in chosen:
+            click.echo(f"  {term.id:<34}{term.label}")
+            if term_id or facet:
+                click.echo(wrap(term.definition, " " * 6))
+                click.echo(wrap("cues: " + "; ".join(term.cues), " " * 8, first=" " * 6))
+                if term.weak_cues:
+                    click.echo(wrap("weak cues: " + "; ".join(term.weak_cues), " " * 8,
+                                    first=" " * 6))  # fmt: skip
+                if term.false_friends:
+                    click.echo(wrap("not: " + "; ".join(term.false_friends), " " * 8,
+                                    first=" " * 6))  # fmt: skip
+    click.echo(f"{len(terms)} term(s); --facet or --term show definitions and cues.", err=True)
