@@ -279,6 +279,17 @@ class Highlighter:
         return snippet(text, self.spans(text))
 
 
+class CueMarks:
+    """Marks the taxonomy cues of the wanted tags in passage text (for browsing by tag)."""
+
+    def __init__(self, term_ids: Iterable[str]) -> None:
+        self.term_ids = set(term_ids)
+
+    def snippet(self, text: str) -> str:
+        spans = [(t.start, t.end) for t in tagging.tag_passage(text) if t.term_id in self.term_ids]
+        return snippet(text, _merge(spans))
+
+
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
@@ -427,7 +438,9 @@ def _count_reports(searcher, matching: wq.Query) -> Counter:
     return Counter(results.groups("report"))
 
 
-def _passage_json(hit, marks: Highlighter | None = None, score: float | None = None) -> dict:
+def _passage_json(
+    hit, marks: Highlighter | CueMarks | None = None, score: float | None = None
+) -> dict:
     text = hit["text"]
     return {
         "page": hit["page"],
@@ -478,6 +491,7 @@ def _rank_by_passages(searcher, matching: wq.Query, request: SearchRequest):
 def _rank_browse(searcher, report_hits: Counter, catalogue: _Catalogue, request: SearchRequest):
     """No query words: reports by evidence for the requested tags, then newest first."""
     wanted_tags = set(request.filters.tag_ids)
+    cues = CueMarks(wanted_tags)
 
     def evidence(sha: str) -> int:
         return sum(t.passages for t in catalogue.tags.get(sha, ()) if t.term_id in wanted_tags)
@@ -492,10 +506,11 @@ def _rank_browse(searcher, report_hits: Counter, catalogue: _Catalogue, request:
         passages = []
         if wanted_tags:
             tagged = wq.And(
-                [wq.Term("sha256", sha)] + [wq.Term("tags", t) for t in sorted(wanted_tags)]
+                [wq.Term("sha256", sha), wq.Or([wq.Term("tags", t) for t in sorted(wanted_tags)])]
             )
-            results = searcher.search(tagged, limit=PASSAGES_PER_REPORT, scored=False)
-            passages = [_passage_json(h, score=0.0) for h in results]
+            results = searcher.search(tagged, limit=None, scored=False)
+            hits = sorted(results, key=lambda h: h["ordinal"])[:PASSAGES_PER_REPORT]
+            passages = [_passage_json(h, cues, score=0.0) for h in hits]
         ranked.append((sha, float(evidence(sha)), passages))
     return ranked
 
