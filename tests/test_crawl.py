@@ -201,7 +201,7 @@ def test_the_server_saw_no_forbidden_request_and_our_user_agent(board_home, site
     assert [r.query for r in site.seen("/scr/")] == ["", "page=2"]  # each listing read once
 
 
-def test_catalogue_holds_source_and_inferred_metadata(board_home, site, files, clock):
+def test_catalogue_holds_source_and_link_text_metadata(board_home, site, files, clock):
     run(board_home, clock)
     with Store(board_home) as store:
         doc_d = store.document(sha256_of(files["d"]))
@@ -209,7 +209,7 @@ def test_catalogue_holds_source_and_inferred_metadata(board_home, site, files, c
         fetches = store.fetches()
     assert doc_d.locality == "Calderdale" and doc_d.meta_origin["locality"] == "source"
     assert doc_d.title == "Child D: Overview report"
-    assert doc_d.doc_type == "overview_report" and doc_d.meta_origin["doc_type"] == "inferred"
+    assert doc_d.doc_type == "overview_report" and doc_d.meta_origin["doc_type"] == "link"
     assert doc_d.source == "board"
     assert doc_d.url == site.url("/reviews/child-d-overview-report.pdf")
     assert doc_d.original_name == "child-d-overview-report.pdf"

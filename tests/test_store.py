@@ -77,3 +77,15 @@ def test_write_atomically_leaves_no_temp_file_on_failure(tmp_path):
         write_atomically(target, object())  # type: ignore[arg-type]
     assert target.read_bytes() == b"good"
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+
+
+def test_link_text_metadata_wins_over_text_inference_but_not_over_given(home, tmp_path):
+    (tmp_path / "x.pdf").write_bytes(b"%PDF-1.4 x")
+    with Store(home) as store:
+        doc = store.add_file(tmp_path / "x.pdf").document
+        store.set_metadata(doc.sha256, {"doc_type": "overview_report"}, {"doc_type": "link"})
+        store.set_metadata(doc.sha256, {"doc_type": "inspection_report"}, {"doc_type": "text:p1"})
+        assert store.document(doc.sha256).doc_type == "overview_report"
+        store.add_file(tmp_path / "x.pdf", meta={"doc_type": "briefing"})
+        assert store.document(doc.sha256).doc_type == "briefing"
+        assert store.document(doc.sha256).meta_origin["doc_type"] == "given"

@@ -256,7 +256,7 @@ class SourceCrawl:
         )
         if result.is_new and link.hints:
             hints = dict(link.hints)
-            self.store.set_metadata(sha, hints, {key: "inferred" for key in hints})
+            self.store.set_metadata(sha, hints, {key: "link" for key in hints})
         if not result.is_new:
             outcome = "unchanged"
             self.summary.unchanged += 1

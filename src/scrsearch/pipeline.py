@@ -153,7 +153,7 @@ def _infer_and_record(store: Store, doc: Document, text: ExtractedText) -> Docum
     values = {k: v for k, (v, _) in inferred.items()}
     origins = {k: origin for k, (_, origin) in inferred.items()}
     # A locality that was given or stated by a source brings its own region and nation.
-    if doc.meta_origin.get("locality") in ("given", "source"):
+    if doc.meta_origin.get("locality") in ("given", "source", "link"):
         values.pop("region", None)
         values.pop("nation", None)
     store.set_metadata(doc.sha256, values, origins)

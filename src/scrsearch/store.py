@@ -113,6 +113,14 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+#: Where metadata came from, strongest first; anything else (text:p1, filename...) ranks last.
+META_ORIGIN_RANK = {"given": 3, "source": 2, "link": 1}
+
+
+def _rank(origin: str | None) -> int:
+    return META_ORIGIN_RANK.get(origin or "", 0)
+
+
 @dataclass(frozen=True)
 class FetchRecord:
     """One HTTP fetch as the catalogue keeps it."""
@@ -334,7 +342,9 @@ class Store:
     def set_metadata(
         self, sha256: str, values: dict, origins: dict[str, str], *, force: bool = False
     ) -> None:
-        """Set metadata fields; without `force`, fields given by a user or source are kept."""
+        """Set metadata fields; without `force`, a value from a weaker origin never replaces
+        one from a stronger: given (add options) > source > link (a source's link text) >
+        inference from the document's own text or file name."""
         doc = self.document(sha256)
         if doc is None:
             raise StoreError(f"no document {sha256} in the catalogue")
@@ -343,10 +353,11 @@ class Store:
         for key, value in values.items():
             if key not in META_FIELDS:
                 continue
-            if not force and merged_origin.get(key) in ("given", "source"):
+            origin = origins.get(key, "inferred")
+            if not force and _rank(origin) < _rank(merged_origin.get(key)):
                 continue
             updates[key] = value
-            merged_origin[key] = origins.get(key, "inferred")
+            merged_origin[key] = origin
         if not updates:
             return
         updates["meta_origin"] = json.dumps(merged_origin)

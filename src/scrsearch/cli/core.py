@@ -196,13 +196,16 @@ def reports(ctx, statuses, fmt):
         emit_json(rows)
         return
     for entry in rows:
-        title = (entry["title"] or "")[: max(width() - 55, 20)]
+        where = " · ".join(str(v) for v in (entry["locality"], entry["doc_type"]) if v)
         click.echo(
-            f"{entry['report_id']}  {entry['status']:<9} {entry['pages'] or '-':>4}p "
-            f"{entry['year'] or '----'}  {(entry['locality'] or '-')[:16]:<16} {title}"
+            f"{entry['report_id']}  {entry['status']:<9} {entry['pages'] or '-':>4}p  "
+            f"{entry['year'] or '----'}  {where}"
         )
+        title = entry["title"] or ""
+        limit = width() - 15
+        click.echo(" " * 14 + (title if len(title) <= limit else title[: limit - 1] + "…"))
         if entry["error"]:
-            click.echo(wrap(entry["error"], " " * 14))
+            click.echo(wrap(entry["error"], " " * 16, first=" " * 14 + "! "))
     summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES if counts.get(s))
     click.echo(f"{sum(counts.values())} document(s): {summary or 'none yet'}", err=True)
 
@@ -244,7 +247,8 @@ def show(ctx, report_id, page, fmt):
             origin = doc.meta_origin.get(key)
             click.echo(f"  {key:<14}{value}" + (f"  ({origin})" if origin else ""))
     for url in entry["urls"]:
-        click.echo(f"  {'url':<14}{url}")
+        if url != entry["url"]:
+            click.echo(f"  {'also from':<14}{url}")
     if entry["tags"]:
         click.echo("  tags:")
         for tag in entry["tags"]:
