@@ -228,6 +228,8 @@ def show(ctx, report_id, page, fmt):
                      urls=store.urls_of(doc.sha256), added_from=doc.added_from,
                      added_at=doc.added_at, indexed_at=doc.indexed_at)  # fmt: skip
         text = store.cached_text(doc.sha256)
+    # Extraction warnings (a page with no text in a PDF that has text elsewhere, ...).
+    entry["warnings"] = list(text.warnings) if text else []
     if page is not None:
         if text is None:
             raise UsageError(f"report {doc.report_id} has no extracted text ({doc.status})")
@@ -249,6 +251,8 @@ def show(ctx, report_id, page, fmt):
     for url in entry["urls"]:
         if url != entry["url"]:
             click.echo(f"  {'also from':<14}{url}")
+    for warning in entry["warnings"]:
+        click.echo(wrap(warning, " " * 16, first=f"  {'warning':<14}"))
     if entry["tags"]:
         click.echo("  tags:")
         for tag in entry["tags"]:
