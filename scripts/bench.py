@@ -768,7 +768,10 @@ def stage_export(cli: Cli, work: Path, manifest: dict, result: dict, extra: dict
     indexed = result["reports"] + len(manifest["extra"])
     argv = ["export", "", "--all-passages", "--format", "jsonl", "-o", str(out)]
     run = cli.run(argv + export_year_filter(manifest, indexed), "export")
-    rows = sum(1 for _ in out.open()) if out.exists() else 0
+    rows = 0
+    if out.exists():  # passage rows only: the first line is a meta record
+        with out.open() as handle:
+            rows = sum(1 for line in handle if json.loads(line).get("type", "passage") == "passage")
     extra["export_rows"] = rows
     if rows:
         result["export_rows_per_s"] = rows / run.seconds
