@@ -202,6 +202,7 @@ def _pypdf_pages(path: Path) -> tuple[list[str], list[str]]:
                 text = reader.pages[number - 1].extract_text()
             except LimitReachedError as exc:
                 text = ""
+                failures.append(exc)  # every page over a limit is a failure, not a scan
                 warnings.append(f"page {number} is over a safety limit of pypdf ({exc}); skipped")
             except (PyPdfError, ValueError, KeyError, TypeError, RecursionError, OSError) as exc:
                 text = ""
