@@ -143,3 +143,25 @@ def test_json_contract(home):
     passage = result["passages"][0]
     assert {"page", "text", "highlighted", "score", "tags"} <= set(passage)
     assert isinstance(passage["page"], int) and passage["page"] >= 1
+
+
+def test_a_long_lived_process_sees_new_reports_and_deletions(tmp_path, corpus_dir):
+    """Searches in one process keep their index open; commits elsewhere must still show."""
+    from scrsearch import index as search_index
+
+    fresh = Home(tmp_path / "home").ensure()
+    letters = sorted((corpus_dir / "ofsted-jtai").rglob("*.pdf"))[:3]
+    add_paths(fresh, letters[:2])
+    run_index(fresh)
+    before = search(fresh, SearchRequest("children", limit=0))["total"]
+    add_paths(fresh, letters[2:])
+    run_index(fresh)
+    after = search(fresh, SearchRequest("children", limit=0))
+    assert after["total"] == before + 1
+    writer = search_index.open_writer(search_index.current_generation(fresh).path)
+    gone = search(fresh, SearchRequest("children", limit=1))["results"][0]["sha256"]
+    search_index.delete_report(writer, gone)
+    writer.commit()
+    counted = search(fresh, SearchRequest("children", limit=10))
+    assert gone not in {r["sha256"] for r in counted["results"]}
+    assert counted["total"] == before

@@ -49,6 +49,7 @@ class Document:
     year: int | None = None
     doc_type: str | None = None
     pages: int | None = None
+    passages: int | None = None
     extractor: str | None = None
     meta_origin: dict[str, str] = field(default_factory=dict)
     added_from: str | None = None

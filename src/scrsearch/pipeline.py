@@ -167,6 +167,7 @@ def _index_one(store: Store, writer, doc: Document, text: ExtractedText) -> int:
     passage_tags = [tagging.tag_passage(p.text) for p in passages]
     report_tags = tagging.report_tags(passage_tags, passages_total=len(passages))
     store.set_report_tags(doc.sha256, report_tags)
+    store.set_passages(doc.sha256, len(passages))
     tag_ids = [sorted({t.term_id for t in tags}) for tags in passage_tags]
     search_index.write_report(writer, doc, passages, tag_ids, report_tags)
     return len(passages)

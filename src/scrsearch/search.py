@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 from whoosh import query as wq
-from whoosh import sorting
 from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
 
 from . import index as search_index
@@ -57,6 +58,19 @@ class Filters:
     @property
     def tag_ids(self) -> tuple[str, ...]:
         return self.themes + self.risks + self.issues
+
+    def admits(self, doc: Document, tag_ids: set[str]) -> bool:
+        """Whether a report passes the filters (the same rules as `filter_query`)."""
+        for values, value in (
+            (self.localities, doc.locality), (self.regions, doc.region),
+            (self.nations, doc.nation), (self.doc_types, doc.doc_type),
+            (self.sources, doc.source), (self.subjects, doc.subject),
+        ):  # fmt: skip
+            if values and _keyword(value or "") not in {_keyword(v) for v in values}:
+                return False
+        if self.years and not any(lo <= (doc.year or -1) <= hi for lo, hi in self.years):
+            return False
+        return all(t in tag_ids for t in self.tag_ids)
 
 
 def parse_year_range(text: str) -> tuple[int, int]:
@@ -328,7 +342,7 @@ def snippet(text: str, spans: Sequence[tuple[int, int]], chars: int = SNIPPET_CH
 
 @dataclass
 class _Catalogue:
-    """Report metadata and tags from the catalogue, for rendering and facet counts."""
+    """Report metadata and tags from the catalogue, for rendering, browsing and facet counts."""
 
     documents: dict[str, Document]
     tags: dict[str, list[ReportTag]]
@@ -345,6 +359,77 @@ class _Catalogue:
         doc = self.documents.get(sha)
         value = getattr(doc, facet, None) if doc else None
         return [] if value in (None, "") else [str(value)]
+
+    def tag_ids(self, sha: str) -> set[str]:
+        return {t.term_id for t in self.tags.get(sha, ())}
+
+
+class _Reader:
+    """An open index searcher and the catalogue, kept per home for the life of the process.
+
+    Opening the index and loading the catalogue cost more than a typical query, so both are
+    kept and refreshed only when an index commit or a catalogue write has happened since.
+    """
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self.generation: Path | None = None
+        self.ix = None
+        self.searcher = None
+        self.catalogue: _Catalogue | None = None
+        self.data_version: int | None = None
+        self.db: sqlite3.Connection | None = None
+
+    def fresh(self):
+        """(index, searcher, catalogue), reopened or refreshed if anything changed."""
+        generation = search_index.current_generation(self.home)
+        if generation is None or self.generation != generation.path or self.ix is None:
+            self.close_searcher()
+            self.ix = search_index.open_for_reading(self.home)
+            self.searcher = self.ix.searcher()
+            self.generation = generation.path if generation else None
+        elif not self.searcher.up_to_date():
+            # Not Searcher.refresh(): it reuses segment readers and misses new deletions.
+            self.searcher.close()
+            self.searcher = self.ix.searcher()
+        if self.db is None:
+            Store(self.home).close()  # creates the catalogue if it is not there yet
+            self.db = sqlite3.connect(self.home.catalogue_path, timeout=30)
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        if self.catalogue is None or version != self.data_version:
+            self.catalogue = _Catalogue.load(self.home)
+            self.data_version = version
+        return self.ix, self.searcher, self.catalogue
+
+    def close_searcher(self) -> None:
+        if self.searcher is not None:
+            self.searcher.close()
+        self.searcher = None
+        self.ix = None
+
+
+_READERS: dict[Path, _Reader] = {}
+
+
+def _reader(home: Home) -> _Reader:
+    reader = _READERS.get(home.root)
+    if reader is None:
+        reader = _READERS[home.root] = _Reader(home)
+    return reader
+
+
+#: Per index segment (segments never change once written): local docnum -> report sha256.
+_SEGMENT_REPORTS: dict[str, list[str]] = {}
+
+
+def _segment_reports(reader) -> list[str]:
+    key = reader.segment().segment_id()
+    shas = _SEGMENT_REPORTS.get(key)
+    if shas is None:
+        interned: dict[str, str] = {}
+        shas = [interned.setdefault(v, v) for v in reader.column_reader("sha256")]
+        _SEGMENT_REPORTS[key] = shas
+    return shas
 
 
 def report_json(doc: Document, tags: Sequence[ReportTag], url: str | None = None) -> dict:
@@ -387,28 +472,26 @@ def search(home: Home, request: SearchRequest) -> dict:
     """Run a search and return the JSON contract of `scrsearch search --format json`."""
     if request.limit < 0 or request.offset < 0:
         raise UsageError("--limit and --offset must be 0 or more")
-    ix = search_index.open_for_reading(home)
+    ix, searcher, catalogue = _reader(home).fresh()
     text_query = parse_query(request.query, ix.schema)
-    narrowing = filter_query(request.filters)
-    catalogue = _Catalogue.load(home)
-    with ix.searcher() as searcher:
-        matching = _restrict(text_query, narrowing)
+    if text_query is not None:
+        matching = _restrict(text_query, filter_query(request.filters))
         report_hits = _count_reports(searcher, matching)
-        if text_query is not None:
-            ranked = _rank_by_passages(searcher, matching, request)
-        else:
-            ranked = _rank_browse(searcher, report_hits, catalogue, request)
-        results = []
-        for sha, score, passages in ranked:
-            doc = catalogue.documents.get(sha)
-            if doc is None:  # indexed, then removed from the catalogue: `check` reports it
-                continue
-            entry = report_json(doc, catalogue.tags.get(sha, []))
-            entry["score"] = round(score, 4)
-            entry["passages"] = passages
-            if request.explain:
-                entry["explain"] = explain_tags(home, doc, catalogue.tags.get(sha, []))
-            results.append(entry)
+        # Indexed, then gone from the catalogue (or not yet marked): `check` reports those.
+        report_hits = Counter({s: n for s, n in report_hits.items() if s in catalogue.documents})
+        ranked = _rank_by_passages(searcher, matching, request, catalogue)
+    else:
+        report_hits = _browse_reports(catalogue, request.filters)
+        ranked = _rank_browse(searcher, report_hits, catalogue, request)
+    results = []
+    for sha, score, passages in ranked:
+        doc = catalogue.documents[sha]
+        entry = report_json(doc, catalogue.tags.get(sha, []))
+        entry["score"] = round(score, 4)
+        entry["passages"] = passages
+        if request.explain:
+            entry["explain"] = explain_tags(home, doc, catalogue.tags.get(sha, []))
+        results.append(entry)
     payload = {
         "query": request.query,
         "filters": request.filters.to_json(),
@@ -430,12 +513,29 @@ def _restrict(text_query: wq.Query | None, narrowing: wq.Query | None) -> wq.Que
 
 
 def _count_reports(searcher, matching: wq.Query) -> Counter:
-    """Matching passages per report (sha256), without scoring or loading stored fields."""
-    results = searcher.search(
-        matching, limit=None, scored=False,
-        groupedby={"report": sorting.FieldFacet("sha256")}, maptype=sorting.Count,
-    )  # fmt: skip
-    return Counter(results.groups("report"))
+    """Matching passages per report (sha256), without scoring or loading stored fields.
+
+    Each segment's docnum -> report column is read once per process; matching docnums are
+    mapped through it, so counting costs one pass over the matches and nothing per report.
+    """
+    counts: Counter = Counter()
+    for leaf, _offset in searcher.leaf_searchers():
+        shas = _segment_reports(leaf.reader())
+        matcher = matching.matcher(leaf, leaf.boolean_context())
+        if matcher.is_active():
+            counts.update(map(shas.__getitem__, matcher.all_ids()))
+    return counts
+
+
+def _browse_reports(catalogue: _Catalogue, filters: Filters) -> Counter:
+    """No query words: the reports that pass the filters (all filters are report-level)."""
+    return Counter(
+        {
+            sha: doc.passages or 0
+            for sha, doc in catalogue.documents.items()
+            if filters.admits(doc, catalogue.tag_ids(sha))
+        }
+    )
 
 
 def _passage_json(
@@ -456,7 +556,7 @@ def _passage_json(
     }
 
 
-def _rank_by_passages(searcher, matching: wq.Query, request: SearchRequest):
+def _rank_by_passages(searcher, matching: wq.Query, request: SearchRequest, catalogue: _Catalogue):
     """Reports best first by their best passage (BM25F), each with up to 3 passages.
 
     Whoosh's own `collapse=` drops reports here (seen on whoosh-reloaded 2.7.5), so this takes
@@ -473,6 +573,8 @@ def _rank_by_passages(searcher, matching: wq.Query, request: SearchRequest):
         by_report: dict[str, list] = {}
         for hit in results:
             sha = hit["sha256"]
+            if sha not in catalogue.documents:
+                continue
             hits = by_report.setdefault(sha, [])
             if not hits:
                 order.append(sha)
@@ -561,36 +663,37 @@ def iter_passages(
     export is reproducible; memory stays flat however many rows there are. With
     `all_passages`, every passage of each matching report is yielded, hits or not.
     """
-    ix = search_index.open_for_reading(home)
+    ix, searcher, catalogue = _reader(home).fresh()
     # A passage is a hit by its own text: a word in the report's title would make every
     # passage of that report one.
     text_query = parse_query(request.query, ix.schema, fields=("text",))
     matching = _restrict(text_query, filter_query(request.filters))
-    catalogue = _Catalogue.load(home)
     marks = Highlighter(text_query, ix.schema)
-    with ix.searcher() as searcher:
+    if text_query is None:
+        report_hits = _browse_reports(catalogue, request.filters)
+    else:
         report_hits = _count_reports(searcher, matching)
 
-        def order(sha: str):
-            doc = catalogue.documents.get(sha)
-            return (doc.year or 0, doc.title or doc.original_name, sha) if doc else (0, "", sha)
+    def order(sha: str):
+        doc = catalogue.documents[sha]
+        return (doc.year or 0, doc.title or doc.original_name, sha)
 
-        for sha in sorted((s for s in report_hits if s in catalogue.documents), key=order):
-            report = report_json(catalogue.documents[sha], catalogue.tags.get(sha, []))
-            own = wq.Term("sha256", sha)
-            scored = searcher.search(wq.And([own, matching]), limit=None, terms=True)
-            hits = {h.docnum: h for h in scored}
-            if all_passages:
-                everything = searcher.search(own, limit=None, scored=False)
-                rows = [hits.get(h.docnum, h) for h in everything]
-            else:
-                rows = list(hits.values())
-            rows.sort(key=lambda h: h["ordinal"])
-            for hit in rows:
-                passage = _passage_json(hit, marks, score=hit.score if hit.docnum in hits else 0.0)
-                passage["ordinal"] = hit["ordinal"]
-                passage["matched"] = hit.docnum in hits
-                yield report, passage
+    for sha in sorted((s for s in report_hits if s in catalogue.documents), key=order):
+        report = report_json(catalogue.documents[sha], catalogue.tags.get(sha, []))
+        own = wq.Term("sha256", sha)
+        scored = searcher.search(wq.And([own, matching]), limit=None, terms=True)
+        hits = {h.docnum: h for h in scored}
+        if all_passages:
+            everything = searcher.search(own, limit=None, scored=False)
+            rows = [hits.get(h.docnum, h) for h in everything]
+        else:
+            rows = list(hits.values())
+        rows.sort(key=lambda h: h["ordinal"])
+        for hit in rows:
+            passage = _passage_json(hit, marks, score=hit.score if hit.docnum in hits else 0.0)
+            passage["ordinal"] = hit["ordinal"]
+            passage["matched"] = hit.docnum in hits
+            yield report, passage
 
 
 def matching_reports(
@@ -602,12 +705,11 @@ def matching_reports(
     Only live index documents count (deleted ones still in the lexicon do not). By default,
     only reports the catalogue has as indexed, like search results.
     """
-    ix = search_index.open_for_reading(home)
-    matching = _restrict(parse_query(request.query, ix.schema), filter_query(request.filters))
-    with ix.searcher() as searcher:
-        hits = _count_reports(searcher, matching)
+    ix, searcher, catalogue = _reader(home).fresh()
+    text_query = parse_query(request.query, ix.schema)
+    if text_query is None and catalogued_only:
+        return dict(_browse_reports(catalogue, request.filters))
+    hits = _count_reports(searcher, _restrict(text_query, filter_query(request.filters)))
     if not catalogued_only:
         return dict(hits)
-    with Store(home) as store:
-        indexed = {d.sha256 for d in store.documents(["indexed"])}
-    return {sha: n for sha, n in hits.items() if sha in indexed}
+    return {sha: n for sha, n in hits.items() if sha in catalogue.documents}

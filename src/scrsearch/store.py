@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS documents (
     title TEXT, subject TEXT, locality TEXT, region TEXT, nation TEXT,
     year INTEGER, doc_type TEXT,
     pages INTEGER,
+    passages INTEGER,
     extractor TEXT,
     meta_origin TEXT NOT NULL DEFAULT '{}',
     added_from TEXT,
@@ -150,12 +151,19 @@ class Store:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(_SCHEMA)
+            self._add_missing_columns()
             self._check_version()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"cannot open the catalogue {home.catalogue_path}: {exc}; "
                 "if the file is damaged, move it away and run `scrsearch add` again"
             ) from exc
+
+    def _add_missing_columns(self) -> None:
+        """Catalogues made before a column was added get it (additive changes only)."""
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}
+        if "passages" not in have:
+            self.db.execute("ALTER TABLE documents ADD COLUMN passages INTEGER")
 
     def _check_version(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key='catalogue_version'").fetchone()
@@ -262,8 +270,10 @@ class Store:
     def _restore_original(self, sha: str, data: bytes) -> None:
         """Put good bytes back when the stored original is missing or damaged (`check`)."""
         target = self.original_path(sha)
-        if not target.is_file() or target.stat().st_size != len(data) or (
-            sha256_of_file(target) != sha
+        if (
+            not target.is_file()
+            or target.stat().st_size != len(data)
+            or (sha256_of_file(target) != sha)
         ):
             write_atomically(target, data)
 
@@ -381,6 +391,10 @@ class Store:
             "WHERE sha256=?",
             (pages, extractor, status, error, utc_now(), sha256),
         )
+
+    def set_passages(self, sha256: str, passages: int) -> None:
+        """Record how many passages a report was split into."""
+        self.db.execute("UPDATE documents SET passages=? WHERE sha256=?", (passages, sha256))
 
     def set_status(self, sha256: str, status: str, error: str | None = None) -> None:
         """Set a document's processing status."""
