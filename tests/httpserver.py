@@ -218,6 +218,21 @@ class _QuietServer(ThreadingHTTPServer):
         pass  # clients that hang up early (timeouts, size caps) are expected here
 
 
+class FakeClock:
+    """A clock for the fetcher that only moves when it sleeps, so delays cost no time."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 def http_date(when: float) -> str:
     """An HTTP date for a POSIX time."""
     return email.utils.formatdate(when, usegmt=True)

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from httpserver import (
     BOARD_PAGE,
     BOARD_PAGE_2,
+    FakeClock,
     LocalServer,
     Reply,
     board_item,
@@ -26,19 +27,6 @@ from scrsearch.store import Store, sha256_of
 
 UA = "scrsearch-test/1.0 (+https://example.org/scrsearch)"
 CAP = 600_000
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

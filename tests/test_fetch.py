@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from httpserver import LocalServer, Reply, html_reply, pdf_reply
+from httpserver import FakeClock, LocalServer, Reply, html_reply, pdf_reply
 from scrsearch.errors import FetchError, RobotsDisallowed
 from scrsearch.fetch import (
     Fetcher,
@@ -18,21 +18,6 @@ from scrsearch.fetch import (
 )
 
 PDF = b"%PDF-1.4\n" + b"x" * 2000 + b"\n%%EOF\n"
-
-
-class FakeClock:
-    """A clock that only moves when the fetcher sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
