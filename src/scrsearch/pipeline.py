@@ -208,9 +208,13 @@ def index_locked(
             statuses = ["pending"] + (["failed", "needs_ocr"] if retry_failed else [])
             todo = store.documents(statuses)
             summary.unchanged = len(store.documents(["indexed"]))
-        _index_documents(store, gen_path, todo, summary, progress, defer_marks=rebuild)
+        deferred = _index_documents(store, gen_path, todo, summary, progress, defer_marks=rebuild)
         if rebuild:
+            # Switch readers to the new generation first: a kill between the two steps leaves
+            # documents marked pending that are indexed (the next run redoes them), never the
+            # other way round.
             search_index.make_current(home, gen_path)
+            store.mark_indexed(deferred)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -223,8 +227,12 @@ def _index_documents(
     progress: Progress,
     *,
     defer_marks: bool,
-) -> None:
-    """Write `todo` into the index at `gen_path`, committing in batches."""
+) -> list[str]:
+    """Write `todo` into the index at `gen_path`, committing in batches.
+
+    Marks each committed batch indexed in the catalogue, or, with `defer_marks` (a rebuild
+    that readers cannot see yet), returns the sha256s for the caller to mark.
+    """
     writer = search_index.open_writer(gen_path)
     batch: list[str] = []
     deferred: list[str] = []
@@ -235,11 +243,12 @@ def _index_documents(
             if isinstance(result, ExtractError):
                 _record_failure(store, writer, doc, result, summary)
                 continue
+            # An indexed report stays visible to readers while a rebuild redoes it.
             store.set_extracted(
                 doc.sha256,
                 pages=len(result.pages),
                 extractor=result.extractor,
-                status="pending",
+                status="indexed" if doc.status == "indexed" else "pending",
                 error=None,
             )
             count = _index_one(store, writer, doc, result)
@@ -257,8 +266,7 @@ def _index_documents(
         writer.cancel()
         raise
     (deferred.extend if defer_marks else store.mark_indexed)(batch)
-    if defer_marks:
-        store.mark_indexed(deferred)
+    return deferred
 
 
 def _record_failure(
