@@ -239,3 +239,21 @@ def test_write_csv_neutralises_lists_and_keeps_numbers(tmp_path):
     assert parsed["report_tags"] == "'+t" and parsed["year"] == "2019"
     assert parsed["matched"] == "true" and parsed["passage_tags"] == ""
     assert parsed["score"] == "-1.5"  # a number is data, not a formula: kept as it is
+
+
+def test_write_jsonl_lines_are_json_dumps_of_each_row():
+    """The report's part of a line is encoded once per report: the bytes must not change."""
+    rows = []
+    for n, (sha, tags) in enumerate([("a" * 64, ["neglect"]), ("a" * 64, ["neglect"]),
+                                     ("b" * 64, []), ("b" * 64, ["x", "é"])]):  # fmt: skip
+        row = dict.fromkeys(exporting.COLUMNS, None)
+        row.update(sha256=sha, title=f"Café «{sha[0]}»", year=2019, page=n + 1, ordinal=n,
+                   matched=bool(n % 2), text='quote " and \\ and\nnewline', terms=["t"],
+                   passage_tags=[], report_tags=tags, score=1.25 * n)  # fmt: skip
+        rows.append(row)
+    buffer = io.StringIO()
+    assert exporting.write_jsonl({"type": "meta"}, iter(rows), buffer) == (4, 2)
+    lines = buffer.getvalue().splitlines()
+    assert lines[0] == '{"type": "meta"}'
+    for line, row in zip(lines[1:], rows, strict=True):
+        assert line == json.dumps({"type": "passage", **row}, ensure_ascii=False)

@@ -16,15 +16,17 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from . import __version__
-from . import index as search_index
 from .config import Home
 from .errors import UsageError
-from .search import SearchRequest, iter_passages
 from .store import utc_now, write_atomically
+
+if TYPE_CHECKING:
+    from .search import SearchRequest
 
 FORMATS = ("csv", "jsonl")
 
@@ -34,6 +36,9 @@ COLUMNS = (
     "doc_type", "source", "url", "fetched_at", "page", "ordinal", "matched", "text",
     "highlighted", "terms", "passage_tags", "report_tags", "score",
 )  # fmt: skip
+
+#: The report's columns (the same on each of its rows), then the passage's; then report_tags, score.
+REPORT_COLUMNS, PASSAGE_COLUMNS = COLUMNS[:12], COLUMNS[12:19]
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -58,8 +63,18 @@ def neutralise_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
+def iter_passages(home: Home, request: SearchRequest, *, all_passages: bool = False):
+    """`search.iter_passages`, imported when first used (it brings whoosh): the CLI imports this
+    module for FORMATS and neutralise_cell, and should start without whoosh."""
+    from .search import iter_passages as search_passages
+
+    return search_passages(home, request, all_passages=all_passages)
+
+
 def export_meta(home: Home, request: SearchRequest, *, all_passages: bool, fmt: str) -> dict:
     """The record that makes an export reproducible."""
+    from . import index as search_index
+
     generation = search_index.current_generation(home)
     return {
         "type": "meta",
@@ -79,20 +94,24 @@ def export_rows(
     home: Home, request: SearchRequest, *, all_passages: bool = False
 ) -> Iterator[dict]:
     """Each exported row as a dict of COLUMNS (lists stay lists), streamed."""
+    last = head = report_tags = sha = None
     for report, passage in iter_passages(home, request, all_passages=all_passages):
-        yield {
-            **{key: report.get(key) for key in COLUMNS[:12]},
-            "page": passage["page"],
-            "ordinal": passage["ordinal"],
-            "matched": passage["matched"],
-            "text": passage["text"],
-            "highlighted": passage["highlighted"] if passage["matched"] else "",
-            # The per-report restriction (sha256:<hash>) is part of the query: not a term.
-            "terms": [t for t in passage["terms"] if t != report["sha256"]],
-            "passage_tags": passage["tags"],
-            "report_tags": [tag["id"] for tag in report["tags"]],
-            "score": passage["score"],
-        }
+        if report is not last:  # a report's passages come together: its cells once
+            last, sha = report, report["sha256"]
+            head = {key: report.get(key) for key in REPORT_COLUMNS}
+            report_tags = [tag["id"] for tag in report["tags"]]
+        row = head.copy()
+        row["page"] = passage["page"]
+        row["ordinal"] = passage["ordinal"]
+        row["matched"] = matched = passage["matched"]
+        row["text"] = passage["text"]
+        row["highlighted"] = passage["highlighted"] if matched else ""
+        # The per-report restriction (sha256:<hash>) is part of the query: not a term.
+        row["terms"] = [t for t in passage["terms"] if t != sha]
+        row["passage_tags"] = passage["tags"]
+        row["report_tags"] = report_tags.copy()
+        row["score"] = passage["score"]
+        yield row
 
 
 def _csv_cell(value: object) -> object:
@@ -105,25 +124,57 @@ def _csv_cell(value: object) -> object:
     return neutralise_cell(value) if isinstance(value, str) else value
 
 
+_report_cells = itemgetter(*REPORT_COLUMNS)
+_passage_cells = itemgetter(*PASSAGE_COLUMNS)
+
+
 def write_csv(rows: Iterator[dict], handle: IO[str]) -> tuple[int, int]:
     """Write rows as CSV with a header; returns (rows, distinct reports)."""
     writer = csv.writer(handle, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     count, reports, last = 0, 0, None
+    key = head = tags = tags_cell = None
     for row in rows:
-        writer.writerow([_csv_cell(row[key]) for key in COLUMNS])
+        # A report's cells are the same on each of its rows: made safe once per report.
+        if _report_cells(row) != key:
+            key = _report_cells(row)
+            head = [_csv_cell(v) for v in key]
+        if row["report_tags"] != tags:
+            tags = row["report_tags"]
+            tags_cell = _csv_cell(tags)
+        cells = head + [_csv_cell(v) for v in _passage_cells(row)]
+        cells += (tags_cell, _csv_cell(row["score"]))
+        writer.writerow(cells)
         count += 1
         if row["sha256"] != last:  # rows come report by report
             reports, last = reports + 1, row["sha256"]
     return count, reports
 
 
+#: json.dumps(..., ensure_ascii=False) without making an encoder each call.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def write_jsonl(meta: dict, rows: Iterator[dict], handle: IO[str]) -> tuple[int, int]:
-    """Write the meta record, then one JSON object a row; returns (rows, distinct reports)."""
-    handle.write(json.dumps(meta, ensure_ascii=False) + "\n")
+    """Write the meta record, then one JSON object a row; returns (rows, distinct reports).
+
+    Each line is exactly `json.dumps({"type": "passage", **row}, ensure_ascii=False)`; the
+    report's part of it is encoded once per report, not once per row.
+    """
+    handle.write(_encode(meta) + "\n")
     count, reports, last = 0, 0, None
+    key = head = tags = tail = None
     for row in rows:
-        handle.write(json.dumps({"type": "passage", **row}, ensure_ascii=False) + "\n")
+        if _report_cells(row) != key:
+            key = _report_cells(row)
+            start = {"type": "passage"}
+            start.update(zip(REPORT_COLUMNS, key, strict=True))
+            head = _encode(start)[:-1] + ", "
+        if row["report_tags"] != tags:
+            tags = row["report_tags"]
+            tail = ', "report_tags": ' + _encode(tags) + ', "score": '
+        middle = _encode(dict(zip(PASSAGE_COLUMNS, _passage_cells(row), strict=True)))[1:-1]
+        handle.write(head + middle + tail + _encode(row["score"]) + "}\n")
         count += 1
         if row["sha256"] != last:
             reports, last = reports + 1, row["sha256"]

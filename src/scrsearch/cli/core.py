@@ -7,10 +7,8 @@ import sys
 
 import click
 
-from .. import pipeline
 from ..errors import UsageError
 from ..models import DOC_TYPES, STATUSES
-from ..search import SearchRequest, report_json, search
 from ..store import Store
 from . import EXIT_FAILED, main
 from .options import emit_json, filter_options, home_of, pop_filters, progress_bar, width, wrap
@@ -32,6 +30,8 @@ def add(ctx, paths, title, locality, year, doc_type, subject, source):
     Options set metadata that inference from the text never overrides. Run `scrsearch index`
     afterwards to make them searchable.
     """
+    from .. import pipeline
+
     home = home_of(ctx)
     meta = {"title": title, "locality": locality, "year": year, "doc_type": doc_type,
             "subject": subject}  # fmt: skip
@@ -60,6 +60,8 @@ def index(ctx, rebuild, retry_failed):
     extract again. Searches keep working while it runs and see the new documents when it ends.
     Exit code 1 when some documents failed (they are listed in `scrsearch reports`).
     """
+    from .. import pipeline
+
     home = home_of(ctx)
     with progress_bar("Indexing") as progress:
         summary = pipeline.run_index(
@@ -155,6 +157,8 @@ def search_cmd(ctx, query, limit, offset, explain, fmt, **kwargs):
                                source, theme, risk, issue, tag)
     With no QUERY, lists the reports that pass the filters (strongest evidence first).
     """
+    from ..search import SearchRequest, search
+
     home = home_of(ctx)
     request = SearchRequest(
         query=query, filters=pop_filters(kwargs), limit=limit, offset=offset, explain=explain
@@ -180,6 +184,8 @@ def search_cmd(ctx, query, limit, offset, explain, fmt, **kwargs):
 @click.pass_context
 def reports(ctx, statuses, fmt):
     """List every document in the corpus with its status, metadata and any error."""
+    from ..search import report_json
+
     home = home_of(ctx)
     with Store(home) as store:
         docs = store.documents(statuses or None)
@@ -219,6 +225,8 @@ def reports(ctx, statuses, fmt):
 @click.pass_context
 def show(ctx, report_id, page, fmt):
     """Show one report: metadata and where each value came from, tags, URLs, a page's text."""
+    from ..search import report_json
+
     home = home_of(ctx)
     with Store(home) as store:
         doc = store.resolve(report_id)
@@ -263,11 +271,15 @@ def show(ctx, report_id, page, fmt):
 
 
 @main.command()
-@click.option("--facet", type=click.Choice(["theme", "risk_factor", "practice_issue"]),
-              help="Only this facet.")
+@click.option(
+    "--facet",
+    type=click.Choice(["theme", "risk_factor", "practice_issue"]),
+    help="Only this facet.",
+)
 @click.option("--term", "term_id", metavar="ID", help="Only this term, with all its cues.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 def taxonomy(facet, term_id, fmt):
     """Print the taxonomy: each term's id, label, definition and the cues that tag it.
 

@@ -7,13 +7,9 @@ import json
 import click
 
 from .. import config
-from ..crawl import crawl as run_crawl
 from ..errors import UsageError
-from ..fetch import DEFAULT_DELAY_S, Fetcher
-from ..lock import home_lock
-from ..sources import load_sources
 from . import EXIT_FAILED, main
-from .options import home_of
+from .options import LazyConstant, home_of
 
 
 @main.command()
@@ -34,7 +30,7 @@ from .options import home_of
 @click.option(
     "--delay",
     type=click.FloatRange(min=0),
-    default=DEFAULT_DELAY_S,
+    default=LazyConstant("..fetch", "DEFAULT_DELAY_S"),
     show_default=True,
     help="Seconds between requests to one host (a source's delay or robots.txt "
     "Crawl-delay wins when longer).",
@@ -47,6 +43,11 @@ def crawl(ctx, sources, all_sources, max_documents, dry_run, user_agent, delay):
     the last crawl. Prints a line per source and a summary on stderr; exits 1 when anything
     failed. `scrsearch sources` lists the sources. Run `scrsearch index` afterwards.
     """
+    from ..crawl import crawl as run_crawl
+    from ..fetch import Fetcher
+    from ..lock import home_lock
+    from ..sources import load_sources
+
     home = home_of(ctx)
     if not sources and not all_sources:
         known = ", ".join(load_sources(home))
@@ -87,6 +88,8 @@ def crawl(ctx, sources, all_sources, max_documents, dry_run, user_agent, delay):
 @click.pass_context
 def sources_command(ctx, fmt):
     """List the sources `scrsearch crawl` knows: built-in ones and those in <home>/sources.toml."""
+    from ..sources import load_sources
+
     found = load_sources(home_of(ctx))
     if fmt == "json":
         click.echo(json.dumps([s.to_json() for s in found.values()], indent=2))

@@ -2,20 +2,61 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..config import Home, resolve_home
 from ..models import DOC_TYPES
-from ..search import Filters, make_filters
+
+if TYPE_CHECKING:
+    from ..search import Filters
 
 FORMATS = ("text", "json")
+
+# The command modules import the library's heavy modules (whoosh, pypdf, requests, bs4,
+# matplotlib, through search, pipeline, fetch, crawl, stats...) inside the commands, so that
+# `scrsearch --help` and a command that needs little start fast. Values that option
+# declarations need at import time come through these two lazy wrappers.
+
+
+class LazyConstant:
+    """A library constant read on first use, as a click default: called for the value, printed
+    (by `--help`, with show_default) as the value."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    def __call__(self) -> Any:
+        return getattr(importlib.import_module(self.module, __package__), self.name)
+
+    def __str__(self) -> str:
+        return str(self())
+
+
+class LazyChoice(click.Choice):
+    """A click.Choice whose choices are a library constant, read on first use."""
+
+    def __init__(self, module: str, name: str) -> None:
+        super().__init__(())
+        self._load: LazyConstant | None = LazyConstant(module, name)
+
+    @property
+    def choices(self) -> Sequence[Any]:
+        if self._load is not None:
+            self._choices, self._load = tuple(self._load()), None
+        return self._choices
+
+    @choices.setter
+    def choices(self, value: Sequence[Any]) -> None:
+        self._choices, self._load = tuple(value), None
 
 
 def home_of(ctx: click.Context) -> Home:
@@ -60,6 +101,8 @@ FILTER_KEYS = (
 
 def pop_filters(kwargs: dict) -> Filters:
     """Take the filter options out of a command's kwargs and check them."""
+    from ..search import make_filters
+
     return make_filters(**{key: kwargs.pop(key) for key in FILTER_KEYS})
 
 

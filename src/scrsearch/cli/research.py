@@ -6,14 +6,16 @@ import csv
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .. import export as exporting
-from .. import stats as statistics
-from ..search import SearchRequest
 from . import main
-from .options import emit_json, filter_options, home_of, pop_filters
+from .options import LazyChoice, emit_json, filter_options, home_of, pop_filters
+
+if TYPE_CHECKING:
+    from .. import stats as statistics
 
 
 @main.command(name="export")
@@ -64,6 +66,8 @@ def export_cmd(ctx, query, fmt, output, all_passages, excel, **kwargs):
     QUERY syntax is that of `scrsearch search`; with no QUERY, every passage of the
     reports that pass the filters.
     """
+    from ..search import SearchRequest
+
     home = home_of(ctx)
     request = SearchRequest(query=query, filters=pop_filters(kwargs))
     summary = exporting.export(
@@ -134,7 +138,7 @@ def _csv_text(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     "--by",
     "by",
     multiple=True,
-    type=click.Choice(statistics.STATS_FIELDS),
+    type=LazyChoice("..stats", "STATS_FIELDS"),
     help="Count reports per value of this field; twice for a cross-tab.",
 )
 @click.option(
@@ -183,6 +187,9 @@ def stats_cmd(ctx, query, by, cooccurrence, size, terms, fmt, plot, **kwargs):
     for --cooccurrence: {"cooccurrence": FACET, "size": n, "terms": [...],
     "rows": [{"terms": [...], "count": n, "share": f}], "total": n}.
     """
+    from .. import stats as statistics
+    from ..search import SearchRequest
+
     home = home_of(ctx)
     filters = pop_filters(kwargs)
     request = SearchRequest(query=query, filters=filters)

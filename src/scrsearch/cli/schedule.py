@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .. import check as checking
-from .. import update as updating
-from .. import watch as watching
-from ..fetch import DEFAULT_DELAY_S, Fetcher
-from ..search import SearchRequest
 from . import EXIT_FAILED, main
-from .options import emit_json, filter_options, home_of, pop_filters, progress_bar, wrap
+from .options import (
+    LazyConstant,
+    emit_json,
+    filter_options,
+    home_of,
+    pop_filters,
+    progress_bar,
+    wrap,
+)
+
+if TYPE_CHECKING:
+    from .. import update as updating
 
 # -- update ------------------------------------------------------------------------------------
 
@@ -29,7 +36,7 @@ from .options import emit_json, filter_options, home_of, pop_filters, progress_b
 @click.option(
     "--delay",
     type=click.FloatRange(min=0),
-    default=DEFAULT_DELAY_S,
+    default=LazyConstant("..fetch", "DEFAULT_DELAY_S"),
     show_default=True,
     help="Seconds between requests to one host (a source's delay "
     "or robots.txt Crawl-delay wins when longer).",
@@ -60,6 +67,9 @@ def update(ctx, sources, max_documents, delay, watch_to, quiet, as_json):
     `scrsearch sources` lists the sources; scripts/ has a crontab line and a
     systemd service and timer that run `scrsearch update --quiet`.
     """
+    from .. import update as updating
+    from ..fetch import Fetcher
+
     home = home_of(ctx)
     lines: list[str] = []
 
@@ -132,6 +142,9 @@ def watch():
 @click.pass_context
 def watch_add(ctx, name, query, include_existing, **kwargs):
     """Save a watch NAME for QUERY and the filters (the syntax of `scrsearch search`)."""
+    from .. import watch as watching
+    from ..search import SearchRequest
+
     home = home_of(ctx)
     request = SearchRequest(query=query, filters=pop_filters(kwargs))
     saved = watching.add_watch(home, name, request, include_existing=include_existing)
@@ -167,6 +180,8 @@ def _filter_words(filters: dict) -> list[str]:
 @click.pass_context
 def watch_list(ctx, fmt):
     """List the watches: name, query, filters, reports seen, last run."""
+    from .. import watch as watching
+
     watches = watching.list_watches(home_of(ctx))
     if fmt == "json":
         emit_json([w.to_json() for w in watches])
@@ -184,6 +199,8 @@ def watch_list(ctx, fmt):
 @click.pass_context
 def watch_remove(ctx, name):
     """Delete watch NAME and what it has seen."""
+    from .. import watch as watching
+
     watching.remove_watch(home_of(ctx), name)
     click.echo(f"Removed watch {name}.", err=True)
 
@@ -207,6 +224,8 @@ def watch_run(ctx, name, to, fmt):
     JSON: {"watch": NAME, "new": [report objects as in search results]} for one
     watch; a list of those when no NAME is given.
     """
+    from .. import watch as watching
+
     runs = watching.run_watches(home_of(ctx), [name] if name else [], to=to)
     if fmt == "json":
         emit_json(runs[0].to_json() if name else [r.to_json() for r in runs])
@@ -243,6 +262,8 @@ def check_cmd(ctx, repair, fmt):
     Problems: missing_original, damaged_original, not_in_index, not_in_catalogue.
     Exit code 1 when a problem is found (with --repair: when one is left unfixed).
     """
+    from .. import check as checking
+
     home = home_of(ctx)
     with progress_bar("Hashing") as progress:
         report = checking.check(home, repair=repair, progress=progress)
