@@ -8,14 +8,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import index as search_index
 from . import tagging
 from .config import Home
 from .errors import ExtractError, UsageError
-from .extract import extract_many
 from .lock import home_lock
 from .models import Document, ExtractedText
-from .passages import split_passages
 from .store import Store
 
 #: A progress callback: (items done, items in all, what is being done).
@@ -131,6 +128,8 @@ def _texts(
     store: Store, docs: Sequence[Document]
 ) -> Iterator[tuple[Document, ExtractedText | ExtractError]]:
     """Each document's text: from the cache, else extracted in worker processes."""
+    from .extract import extract_many
+
     by_sha = {d.sha256: d for d in docs}
     to_extract = []
     for doc in docs:
@@ -162,6 +161,9 @@ def _infer_and_record(store: Store, doc: Document, text: ExtractedText) -> Docum
 
 def _index_one(store: Store, writer, doc: Document, text: ExtractedText) -> int:
     """Split, tag and write one report; returns its passage count."""
+    from . import index as search_index
+    from .passages import split_passages
+
     doc = _infer_and_record(store, doc, text)
     passages = split_passages(doc.sha256, text.pages)
     passage_tags = [tagging.tag_passage(p.text) for p in passages]
@@ -195,6 +197,8 @@ def index_locked(
     progress: Progress = _no_progress,
 ) -> IndexSummary:
     """`run_index` for a caller that already holds the home's lock (`update`, `check`)."""
+    from . import index as search_index
+
     started = time.monotonic()
     summary = IndexSummary()
     with Store(home) as store:
@@ -233,6 +237,8 @@ def _index_documents(
     Marks each committed batch indexed in the catalogue, or, with `defer_marks` (a rebuild
     that readers cannot see yet), returns the sha256s for the caller to mark.
     """
+    from . import index as search_index
+
     writer = search_index.open_writer(gen_path)
     batch: list[str] = []
     deferred: list[str] = []
@@ -272,6 +278,8 @@ def _index_documents(
 def _record_failure(
     store: Store, writer, doc: Document, error: ExtractError, summary: IndexSummary
 ) -> None:
+    from . import index as search_index
+
     status = error.status
     # Name the file as the user knows it, not by its content-addressed storage name.
     message = str(error).replace(Path(doc.path).name, doc.original_name)

@@ -279,6 +279,8 @@ class Highlighter:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans of the query's matches in `text`."""
+        if not (self.words or self.patterns or self.phrases):
+            return []
         tokens = [(t.text, t.startchar, t.endchar) for t in self.analyzer(text, chars=True)]
         spans = []
         for i, (stem, start, end) in enumerate(tokens):
@@ -681,7 +683,9 @@ def iter_passages(
     for sha in sorted((s for s in report_hits if s in catalogue.documents), key=order):
         report = report_json(catalogue.documents[sha], catalogue.tags.get(sha, []))
         own = wq.Term("sha256", sha)
-        scored = searcher.search(wq.And([own, matching]), limit=None, terms=True)
+        # wq.Every() inside an And walks the whole index once per report: skip it.
+        mine = own if isinstance(matching, wq.Every) else wq.And([own, matching])
+        scored = searcher.search(mine, limit=None, terms=text_query is not None)
         hits = {h.docnum: h for h in scored}
         if all_passages:
             everything = searcher.search(own, limit=None, scored=False)
@@ -690,7 +694,10 @@ def iter_passages(
             rows = list(hits.values())
         rows.sort(key=lambda h: h["ordinal"])
         for hit in rows:
-            passage = _passage_json(hit, marks, score=hit.score if hit.docnum in hits else 0.0)
+            matched = hit.docnum in hits
+            passage = _passage_json(
+                hit, marks if matched else None, score=hit.score if matched else 0.0
+            )
             passage["ordinal"] = hit["ordinal"]
             passage["matched"] = hit.docnum in hits
             yield report, passage
