@@ -9,31 +9,18 @@ import click
 from .. import config
 from ..errors import UsageError
 from . import EXIT_FAILED, main
-from .options import LazyConstant, home_of
+from .options import crawl_options, home_of
 
 
 @main.command()
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
 @click.option("--all", "all_sources", is_flag=True, help="Crawl every enabled source.")
-@click.option(
-    "--max-documents",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Fetch at most N documents from each source.",
-)
+@crawl_options
 @click.option("--dry-run", is_flag=True, help="List what would be fetched; fetch no document.")
 @click.option(
     "--user-agent",
     metavar="TEXT",
     help="User-Agent to send (default: SCRSEARCH_USER_AGENT, else scrsearch with a contact URL).",
-)
-@click.option(
-    "--delay",
-    type=click.FloatRange(min=0),
-    default=LazyConstant("..fetch", "DEFAULT_DELAY_S"),
-    show_default=True,
-    help="Seconds between requests to one host (a source's delay or robots.txt "
-    "Crawl-delay wins when longer).",
 )
 @click.pass_context
 def crawl(ctx, sources, all_sources, max_documents, dry_run, user_agent, delay):

@@ -155,3 +155,21 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[Callable[[int, in
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+
+
+def crawl_options(func: Callable) -> Callable:
+    """The politeness and size options shared by `crawl` and `update`."""
+    func = click.option(
+        "--delay",
+        type=click.FloatRange(min=0),
+        default=LazyConstant("..fetch", "DEFAULT_DELAY_S"),
+        show_default=True,
+        help="Seconds between requests to one host (a source's delay or robots.txt "
+        "Crawl-delay wins when longer).",
+    )(func)
+    return click.option(
+        "--max-documents",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="Fetch at most N documents from each source.",
+    )(func)

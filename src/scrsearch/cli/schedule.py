@@ -10,7 +10,7 @@ import click
 
 from . import EXIT_FAILED, main
 from .options import (
-    LazyConstant,
+    crawl_options,
     emit_json,
     filter_options,
     home_of,
@@ -27,20 +27,7 @@ if TYPE_CHECKING:
 
 @main.command()
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
-@click.option(
-    "--max-documents",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Fetch at most N documents from each source.",
-)
-@click.option(
-    "--delay",
-    type=click.FloatRange(min=0),
-    default=LazyConstant("..fetch", "DEFAULT_DELAY_S"),
-    show_default=True,
-    help="Seconds between requests to one host (a source's delay "
-    "or robots.txt Crawl-delay wins when longer).",
-)
+@crawl_options
 @click.option(
     "--to",
     "watch_to",
