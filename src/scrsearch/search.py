@@ -277,22 +277,32 @@ class Highlighter:
             elif isinstance(leaf, wq.Term):
                 self.words.add(leaf.text if isinstance(leaf.text, str) else leaf.text.decode())
 
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        """Character spans of the query's matches in `text`."""
+    def marks(self, text: str) -> tuple[list[tuple[int, int]], set[str]]:
+        """Character spans of the query's matches in `text`, and the index terms they match."""
         if not (self.words or self.patterns or self.phrases):
-            return []
+            return [], set()
         tokens = [(t.text, t.startchar, t.endchar) for t in self.analyzer(text, chars=True)]
-        spans = []
+        spans, terms = [], set()
         for i, (stem, start, end) in enumerate(tokens):
             if stem in self.words or any(p.match(stem) for p in self.patterns):
                 spans.append((start, end))
+                terms.add(stem)
             for words in self.phrases:
                 if [t[0] for t in tokens[i : i + len(words)]] == words:
                     spans.append((start, tokens[i + len(words) - 1][2]))
-        return _merge(spans)
+                    terms.update(words)
+        return _merge(spans), terms
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the query's matches in `text`."""
+        return self.marks(text)[0]
 
     def snippet(self, text: str) -> str:
         return snippet(text, self.spans(text))
+
+    def snippet_and_terms(self, text: str) -> tuple[str, list[str]]:
+        spans, terms = self.marks(text)
+        return snippet(text, spans), sorted(terms)
 
 
 class CueMarks:
@@ -301,9 +311,9 @@ class CueMarks:
     def __init__(self, term_ids: Iterable[str]) -> None:
         self.term_ids = set(term_ids)
 
-    def snippet(self, text: str) -> str:
+    def snippet_and_terms(self, text: str) -> tuple[str, list[str]]:
         spans = [(t.start, t.end) for t in tagging.tag_passage(text) if t.term_id in self.term_ids]
-        return snippet(text, _merge(spans))
+        return snippet(text, _merge(spans)), []
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -543,18 +553,16 @@ def _browse_reports(catalogue: _Catalogue, filters: Filters) -> Counter:
 def _passage_json(
     hit, marks: Highlighter | CueMarks | None = None, score: float | None = None
 ) -> dict:
+    """A passage as search and export show it; `terms` are the index terms it matched."""
     text = hit["text"]
+    highlighted, terms = marks.snippet_and_terms(text) if marks else (snippet(text, []), [])
     return {
         "page": hit["page"],
         "text": text,
-        "highlighted": marks.snippet(text) if marks else snippet(text, []),
+        "highlighted": highlighted,
         "score": round(hit.score if score is None else score, 4),
         "tags": [t for t in (hit.get("tags") or "").split(",") if t],
-        "terms": sorted(
-            {t.decode("utf-8", "replace") for f, t in hit.matched_terms() if f in ("text", "title")}
-        )
-        if hit.results.has_matched_terms()
-        else [],
+        "terms": terms,
     }
 
 
@@ -570,7 +578,7 @@ def _rank_by_passages(searcher, matching: wq.Query, request: SearchRequest, cata
     marks = Highlighter(matching, searcher.schema)
     k = max(wanted * PASSAGES_PER_REPORT * 4, 100)
     while True:
-        results = searcher.search(matching, limit=k, terms=True)
+        results = searcher.search(matching, limit=k)
         order: list[str] = []
         by_report: dict[str, list] = {}
         for hit in results:
@@ -685,7 +693,7 @@ def iter_passages(
         own = wq.Term("sha256", sha)
         # wq.Every() inside an And walks the whole index once per report: skip it.
         mine = own if isinstance(matching, wq.Every) else wq.And([own, matching])
-        scored = searcher.search(mine, limit=None, terms=text_query is not None)
+        scored = searcher.search(mine, limit=None)
         hits = {h.docnum: h for h in scored}
         if all_passages:
             everything = searcher.search(own, limit=None, scored=False)
