@@ -56,6 +56,11 @@ class Filters:
         return {f.name: list(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name)}
 
     @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return any(getattr(self, f.name) for f in fields(self))
+
+    @property
     def tag_ids(self) -> tuple[str, ...]:
         return self.themes + self.risks + self.issues
 
@@ -487,11 +492,7 @@ def search(home: Home, request: SearchRequest) -> dict:
     ix, searcher, catalogue = _reader(home).fresh()
     text_query = parse_query(request.query, ix.schema)
     if text_query is not None:
-        matching = _restrict(text_query, filter_query(request.filters))
-        report_hits = _count_reports(searcher, matching)
-        # Indexed, then gone from the catalogue (or not yet marked): `check` reports those.
-        report_hits = Counter({s: n for s, n in report_hits.items() if s in catalogue.documents})
-        ranked = _rank_by_passages(searcher, matching, request, catalogue)
+        report_hits, ranked = _search_text(searcher, text_query, catalogue, request)
     else:
         report_hits = _browse_reports(catalogue, request.filters)
         ranked = _rank_browse(searcher, report_hits, catalogue, request)
@@ -524,11 +525,12 @@ def _restrict(text_query: wq.Query | None, narrowing: wq.Query | None) -> wq.Que
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-def _count_reports(searcher, matching: wq.Query) -> Counter:
+def _count_reports(searcher, matching: wq.Query, allowed: set[str] | None = None) -> Counter:
     """Matching passages per report (sha256), without scoring or loading stored fields.
 
     Each segment's docnum -> report column is read once per process; matching docnums are
     mapped through it, so counting costs one pass over the matches and nothing per report.
+    With `allowed`, only those reports are counted.
     """
     counts: Counter = Counter()
     for leaf, _offset in searcher.leaf_searchers():
@@ -536,6 +538,8 @@ def _count_reports(searcher, matching: wq.Query) -> Counter:
         matcher = matching.matcher(leaf, leaf.boolean_context())
         if matcher.is_active():
             counts.update(map(shas.__getitem__, matcher.all_ids()))
+    if allowed is not None:
+        counts = Counter({sha: n for sha, n in counts.items() if sha in allowed})
     return counts
 
 
@@ -550,54 +554,103 @@ def _browse_reports(catalogue: _Catalogue, filters: Filters) -> Counter:
     )
 
 
-def _passage_json(
-    hit, marks: Highlighter | CueMarks | None = None, score: float | None = None
-) -> dict:
-    """A passage as search and export show it; `terms` are the index terms it matched."""
-    text = hit["text"]
-    highlighted, terms = marks.snippet_and_terms(text) if marks else (snippet(text, []), [])
-    return {
-        "page": hit["page"],
-        "text": text,
-        "highlighted": highlighted,
-        "score": round(hit.score if score is None else score, 4),
-        "tags": [t for t in (hit.get("tags") or "").split(",") if t],
-        "terms": terms,
-    }
+def _allowed_reports(catalogue: _Catalogue, filters: Filters) -> set[str]:
+    """The catalogued, indexed reports that pass the filters."""
+    if not filters.active:
+        return set(catalogue.documents)
+    return set(_browse_reports(catalogue, filters))
 
 
-def _rank_by_passages(searcher, matching: wq.Query, request: SearchRequest, catalogue: _Catalogue):
-    """Reports best first by their best passage (BM25F), each with up to 3 passages.
+def _global_reports(searcher) -> list[str]:
+    """Global docnum -> report sha256 for every document the searcher sees."""
+    shas: list[str] = []
+    for leaf, _offset in searcher.leaf_searchers():  # offsets are cumulative doc counts
+        shas.extend(_segment_reports(leaf.reader()))
+    return shas
 
-    Whoosh's own `collapse=` drops reports here (seen on whoosh-reloaded 2.7.5), so this takes
-    the top-k passages and groups them, widening k until it holds enough distinct reports.
+
+def _docnums_of(shas_by_docnum: list[str], allowed: set[str]) -> set[int]:
+    """The global docnums of the passages of the `allowed` reports."""
+    return {docnum for docnum, sha in enumerate(shas_by_docnum) if sha in allowed}
+
+
+def _has_phrase(q: wq.Query) -> bool:
+    return any(isinstance(leaf, wq.Phrase) for leaf in _positive_parts(q))
+
+
+def _search_text(searcher, text_query: wq.Query, catalogue: _Catalogue, request: SearchRequest):
+    """Count and rank the reports whose passages match the query words, within the filters.
+
+    Every filter is a property of a report, so the filters become a set of reports taken
+    from the catalogue (and a set of docnums for Whoosh) instead of extra query clauses:
+    a year range as a query would expand into a union of terms materialised on every search.
+    Reports not in the catalogue as indexed (removed, or not yet marked) are left out.
     """
+    filtered = request.filters.active
+    allowed = _allowed_reports(catalogue, request.filters)
+    shas_by_docnum = _global_reports(searcher)
+    docnum_filter = _docnums_of(shas_by_docnum, allowed) if filtered else None
+    marks = Highlighter(text_query, searcher.schema)
     wanted = request.offset + request.limit
-    if wanted == 0:
-        return []
-    marks = Highlighter(matching, searcher.schema)
-    k = max(wanted * PASSAGES_PER_REPORT * 4, 100)
-    while True:
-        results = searcher.search(matching, limit=k)
-        order: list[str] = []
-        by_report: dict[str, list] = {}
-        for hit in results:
-            sha = hit["sha256"]
-            if sha not in catalogue.documents:
-                continue
-            hits = by_report.setdefault(sha, [])
-            if not hits:
-                order.append(sha)
-            if len(hits) < PASSAGES_PER_REPORT:
-                hits.append(hit)
-        if len(order) >= wanted or results.scored_length() < k:
-            break
-        k *= 4
+    if _has_phrase(text_query):
+        # Phrase matching is the costly part: match once, score everything, use it twice.
+        results = searcher.search(text_query, limit=None, filter=docnum_filter)
+        pairs = list(results.items())
+        counts = Counter(shas_by_docnum[d] for d, _ in pairs)
+        counts = Counter({sha: n for sha, n in counts.items() if sha in allowed})
+        order, by_report = _group_by_report(pairs, shas_by_docnum, allowed, wanted)
+    else:
+        counts = _count_reports(searcher, text_query, allowed)
+        order, by_report = [], {}
+        # The top k passages usually hold the first pages of reports; when they do not (a
+        # deep page, a word that a few reports repeat), one full pass beats widening k.
+        k: int | None = max(wanted * PASSAGES_PER_REPORT * 4, 100)
+        while wanted:
+            results = searcher.search(text_query, limit=k, filter=docnum_filter)
+            pairs = list(results.items())
+            order, by_report = _group_by_report(pairs, shas_by_docnum, allowed, wanted)
+            if k is None or len(order) >= wanted or len(pairs) < k:
+                break
+            k = None
     ranked = []
     for sha in order[request.offset : wanted]:
-        hits = by_report[sha]
-        ranked.append((sha, hits[0].score, [_passage_json(h, marks) for h in hits]))
-    return ranked
+        picks = by_report[sha]
+        passages = [_passage_json(searcher.stored_fields(d), score, marks) for d, score in picks]
+        ranked.append((sha, picks[0][1], passages))
+    return counts, ranked
+
+
+def _group_by_report(pairs, shas_by_docnum: list[str], allowed: set[str], wanted: int):
+    """Reports in order of their best passage, each with its best passages (docnum, score)."""
+    order: list[str] = []
+    by_report: dict[str, list[tuple[int, float]]] = {}
+    for docnum, score in pairs:
+        sha = shas_by_docnum[docnum]
+        if sha not in allowed:
+            continue
+        picks = by_report.get(sha)
+        if picks is None:
+            if len(order) >= wanted:
+                continue
+            order.append(sha)
+            picks = by_report[sha] = []
+        if len(picks) < PASSAGES_PER_REPORT:
+            picks.append((docnum, score))
+    return order, by_report
+
+
+def _passage_json(stored: dict, score: float, marks: Highlighter | CueMarks | None = None) -> dict:
+    """A passage as search and export show it; `terms` are the index terms it matched."""
+    text = stored["text"]
+    highlighted, terms = marks.snippet_and_terms(text) if marks else (snippet(text, []), [])
+    return {
+        "page": stored["page"],
+        "text": text,
+        "highlighted": highlighted,
+        "score": round(score, 4),
+        "tags": [t for t in (stored.get("tags") or "").split(",") if t],
+        "terms": terms,
+    }
 
 
 def _rank_browse(searcher, report_hits: Counter, catalogue: _Catalogue, request: SearchRequest):
@@ -622,7 +675,7 @@ def _rank_browse(searcher, report_hits: Counter, catalogue: _Catalogue, request:
             )
             results = searcher.search(tagged, limit=None, scored=False)
             hits = sorted(results, key=lambda h: h["ordinal"])[:PASSAGES_PER_REPORT]
-            passages = [_passage_json(h, cues, score=0.0) for h in hits]
+            passages = [_passage_json(h.fields(), 0.0, cues) for h in hits]
         ranked.append((sha, float(evidence(sha)), passages))
     return ranked
 
@@ -677,12 +730,13 @@ def iter_passages(
     # A passage is a hit by its own text: a word in the report's title would make every
     # passage of that report one.
     text_query = parse_query(request.query, ix.schema, fields=("text",))
-    matching = _restrict(text_query, filter_query(request.filters))
     marks = Highlighter(text_query, ix.schema)
     if text_query is None:
         report_hits = _browse_reports(catalogue, request.filters)
     else:
-        report_hits = _count_reports(searcher, matching)
+        report_hits = _count_reports(
+            searcher, text_query, _allowed_reports(catalogue, request.filters)
+        )
 
     def order(sha: str):
         doc = catalogue.documents[sha]
@@ -691,8 +745,8 @@ def iter_passages(
     for sha in sorted((s for s in report_hits if s in catalogue.documents), key=order):
         report = report_json(catalogue.documents[sha], catalogue.tags.get(sha, []))
         own = wq.Term("sha256", sha)
-        # wq.Every() inside an And walks the whole index once per report: skip it.
-        mine = own if isinstance(matching, wq.Every) else wq.And([own, matching])
+        # The report passed the filters already; with no words, every passage is a hit.
+        mine = own if text_query is None else wq.And([own, text_query])
         scored = searcher.search(mine, limit=None)
         hits = {h.docnum: h for h in scored}
         if all_passages:
@@ -704,7 +758,7 @@ def iter_passages(
         for hit in rows:
             matched = hit.docnum in hits
             passage = _passage_json(
-                hit, marks if matched else None, score=hit.score if matched else 0.0
+                hit.fields(), hit.score if matched else 0.0, marks if matched else None
             )
             passage["ordinal"] = hit["ordinal"]
             passage["matched"] = hit.docnum in hits
@@ -722,9 +776,8 @@ def matching_reports(
     """
     ix, searcher, catalogue = _reader(home).fresh()
     text_query = parse_query(request.query, ix.schema)
-    if text_query is None and catalogued_only:
-        return dict(_browse_reports(catalogue, request.filters))
-    hits = _count_reports(searcher, _restrict(text_query, filter_query(request.filters)))
     if not catalogued_only:
-        return dict(hits)
-    return {sha: n for sha, n in hits.items() if sha in catalogue.documents}
+        return dict(_count_reports(searcher, _restrict(text_query, filter_query(request.filters))))
+    if text_query is None:
+        return dict(_browse_reports(catalogue, request.filters))
+    return dict(_count_reports(searcher, text_query, _allowed_reports(catalogue, request.filters)))
