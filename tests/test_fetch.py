@@ -273,3 +273,12 @@ def test_host_allowed_treats_www_and_bare_host_as_one():
     assert host_allowed("https://ddscp.org.uk/x.pdf", ["www.ddscp.org.uk"])
     assert not host_allowed("https://evil.example/x.pdf", ["ddscp.org.uk"])
     assert host_allowed("https://evil.example/x.pdf", None)
+
+
+def test_a_host_that_does_not_resolve_fails_at_once_without_retries(clock):
+    # .invalid never resolves (RFC 2606): a failed name look-up is not worth backing off for.
+    fetcher = make_fetcher(clock)
+    with fetcher, pytest.raises(FetchError, match="cannot resolve the host") as caught:
+        fetcher.get("http://no-such-board.invalid/reviews.pdf")
+    assert "no-such-board.invalid" in str(caught.value)
+    assert clock.sleeps == [], "no backoff sleeps for a name that does not resolve"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import re
+import socket
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -266,6 +267,12 @@ class Fetcher:
             except requests.exceptions.Timeout as exc:
                 raise FetchError(f"{url} timed out ({_timeout_kind(exc)})") from exc
             except requests.exceptions.ConnectionError as exc:
+                if _unresolvable(exc):
+                    # A name that does not resolve will not resolve in a few seconds either.
+                    raise FetchError(
+                        f"cannot resolve the host of {url} ({urlsplit(url).hostname}): "
+                        "no network, or a wrong address in the source"
+                    ) from exc
                 if attempt >= self.retries:
                     raise FetchError(
                         f"cannot connect to {_origin(url)} for {url} after "
@@ -387,6 +394,22 @@ def _timeout_kind(exc: Exception) -> str:
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "no connection in time"
     return "no answer in time"
+
+
+def _unresolvable(exc: BaseException) -> bool:
+    """Whether a connection error is a failed DNS look-up (not worth retrying)."""
+    pending: list[object] = [exc]
+    seen: set[int] = set()
+    while pending:
+        error = pending.pop()
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, socket.gaierror) or type(error).__name__ == "NameResolutionError":
+            return True
+        pending += [error.__cause__, error.__context__, getattr(error, "reason", None)]
+        pending += list(error.args)
+    return False
 
 
 def _short(exc: Exception) -> str:
