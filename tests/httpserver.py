@@ -233,6 +233,18 @@ class FakeClock:
         self.now += seconds
 
 
+def board_source_toml(start_url: str, name: str = "board") -> str:
+    """A user's sources.toml naming one test board whose listing page is `start_url`."""
+    return f"""
+[sources.{name}]
+title = "Test Safeguarding Children Board"
+start_urls = ["{start_url}"]
+documents = ['\\.pdf$']
+max_depth = 1
+delay = 0
+"""
+
+
 def http_date(when: float) -> str:
     """An HTTP date for a POSIX time."""
     return email.utils.formatdate(when, usegmt=True)

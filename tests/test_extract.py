@@ -13,6 +13,7 @@ import pytest
 from fpdf import FPDF
 from fpdf.enums import EncryptionMethod
 
+from pdfmaker import pdf_file
 from scrsearch import config
 from scrsearch.errors import (
     BrokenPDFError,
@@ -293,19 +294,7 @@ def write_bomb_pdf(path: Path) -> Path:
         b"/Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>",
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
     ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    path.write_bytes(bytes(out))
+    path.write_bytes(pdf_file(objects))
     return path
 
 

@@ -33,7 +33,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from httpserver import LocalServer, Reply, html_reply
+from httpserver import LocalServer, Reply, board_source_toml, html_reply
+from pdfmaker import pdf_file
 from scrsearch import index as search_index
 from scrsearch.config import Home
 from scrsearch.passages import split_passages
@@ -196,14 +197,7 @@ def serve_board(server: LocalServer, home: Home, pdfs: list[Path], delay: float 
         )
     server.route("/scr/", html_reply(BOARD.format(items="\n".join(items))))
     home.sources_path.write_text(
-        f"""
-[sources.board]
-title = "Test Safeguarding Children Board"
-start_urls = ["{server.url("/scr/")}"]
-documents = ['\\.pdf$']
-max_depth = 1
-delay = 0
-""",
+        board_source_toml(server.url("/scr/")),
         encoding="utf-8",
     )
 
@@ -294,23 +288,6 @@ def test_sigkill_mid_write_then_check_and_next_run_lose_nothing(
 
 
 # ------------------------------------------------------------------ 2. hostile PDFs
-
-
-def pdf_file(objects: list[bytes]) -> bytes:
-    """A PDF of the numbered objects (1 is the catalogue), with a classic xref table."""
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
 
 
 def stream(data: bytes, flate: bool = False) -> bytes:

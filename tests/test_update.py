@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from httpserver import LocalServer, Reply, html_reply, pdf_reply
+from httpserver import LocalServer, Reply, board_source_toml, html_reply, pdf_reply
 from scrsearch import pipeline
 from scrsearch.cli import main
 from scrsearch.config import Home
@@ -38,14 +38,7 @@ def serve_board(server: LocalServer, letters: list[bytes], extra: str = "") -> N
 
 def write_sources(home: Home, server: LocalServer) -> None:
     home.sources_path.write_text(
-        f"""
-[sources.board]
-title = "Test Safeguarding Children Board"
-start_urls = ["{server.url("/scr/")}"]
-documents = ['\\.pdf$']
-max_depth = 1
-delay = 0
-""",
+        board_source_toml(server.url("/scr/")),
         encoding="utf-8",
     )
 
