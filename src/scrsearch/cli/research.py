@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,7 +73,7 @@ def export_cmd(ctx, query, fmt, output, all_passages, excel, **kwargs):
     request = SearchRequest(query=query, filters=pop_filters(kwargs))
     summary = exporting.export(
         home, request, fmt=fmt, output=output, all_passages=all_passages, excel=excel,
-        stdout=click.get_text_stream("stdout"),
+        stdout=sys.stdout,
     )  # fmt: skip
     where = "stdout" if summary.path is None else str(summary.path)
     meta = f" (provenance in {summary.meta_path})" if summary.meta_path else ""
