@@ -68,7 +68,7 @@ def test_a_corrupted_original_is_named_by_sha256_and_flagged_on_repair(fresh, tm
     with Store(fresh) as store:
         flagged = store.document(doc.sha256)
     assert flagged.status == "failed" and "no URL" in flagged.error
-    assert doc.sha256 not in matching_reports(fresh, SearchRequest(), catalogued_only=False)
+    assert doc.sha256 not in search_index.indexed_sha256s(fresh)
     # the advice works: add a good copy again, retry, and all is well
     good = tmp_path / "good.pdf"
     good.write_bytes(pristine)
@@ -106,7 +106,7 @@ def test_a_missing_original_and_a_report_unknown_to_the_catalogue(fresh):
     repaired = checking.check(fresh, repair=True, fetcher=Fetcher(delay=0))
     unknown = next(p for p in repaired.problems if p.kind == "not_in_catalogue")
     assert unknown.fixed
-    live = matching_reports(fresh, SearchRequest(), catalogued_only=False)
+    live = search_index.indexed_sha256s(fresh)
     assert docs[3].sha256 not in live
 
 

@@ -26,7 +26,6 @@ from .errors import FetchError
 from .fetch import Fetcher
 from .lock import home_lock
 from .models import Document
-from .search import SearchRequest, matching_reports
 from .store import FetchRecord, Store, sha256_of, sha256_of_file, utc_now, write_atomically
 
 PROBLEM_KINDS = ("missing_original", "damaged_original", "not_in_index", "not_in_catalogue")
@@ -95,7 +94,7 @@ def _live_index(home: Home) -> set[str] | None:
     """The reports with live passages in the current index; None when there is no index."""
     if search_index.current_generation(home) is None:
         return None
-    return set(matching_reports(home, SearchRequest(), catalogued_only=False))
+    return search_index.indexed_sha256s(home)
 
 
 def find_problems(

@@ -220,7 +220,15 @@ def delete_report(writer: IndexWriter, sha256: str) -> None:
 
 
 def indexed_sha256s(home: Home) -> set[str]:
-    """The sha256 of every report in the current index (for consistency checks)."""
+    """The sha256 of every report with live passages in the current index.
+
+    Read from live documents, not the sha256 lexicon, which keeps the terms of deleted
+    passages until their segment is merged.
+    """
     ix = open_for_reading(home)
+    shas: set[str] = set()
     with ix.reader() as reader:
-        return {term.decode() for term in reader.lexicon("sha256")}
+        for leaf, _offset in reader.leaf_readers():
+            column = leaf.column_reader("sha256")
+            shas.update(column[docnum] for docnum in leaf.all_doc_ids())
+    return shas

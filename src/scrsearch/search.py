@@ -65,7 +65,7 @@ class Filters:
         return self.themes + self.risks + self.issues
 
     def admits(self, doc: Document, tag_ids: set[str]) -> bool:
-        """Whether a report passes the filters (the same rules as `filter_query`)."""
+        """Whether a report passes the filters: values of one kind OR-ed, kinds AND-ed."""
         for values, value in (
             (self.localities, doc.locality), (self.regions, doc.region),
             (self.nations, doc.nation), (self.doc_types, doc.doc_type),
@@ -156,29 +156,6 @@ def make_filters(
 
 def _keyword(value: str) -> str:
     return value.replace(",", " ").lower()
-
-
-def filter_query(filters: Filters) -> wq.Query | None:
-    """The Whoosh query that keeps only passages of reports that pass the filters."""
-    parts: list[wq.Query] = []
-    for fieldname, values in (
-        ("locality", filters.localities), ("region", filters.regions),
-        ("nation", filters.nations), ("doc_type", filters.doc_types),
-        ("source", filters.sources), ("subject", filters.subjects),
-    ):  # fmt: skip
-        if values:
-            parts.append(wq.Or([wq.Term(fieldname, _keyword(v)) for v in values]))
-    if filters.years:
-        # Closed ranges: NumericRange(field, None, x) on an unsigned field matches everything.
-        parts.append(wq.Or([wq.NumericRange("year", lo, hi) for lo, hi in filters.years]))
-    for fieldname, values in (
-        ("theme", filters.themes), ("risk_factor", filters.risks),
-        ("practice_issue", filters.issues),
-    ):  # fmt: skip
-        parts.extend(wq.Term(fieldname, _keyword(v)) for v in values)
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
 # -- query parsing -------------------------------------------------------------------------------
@@ -518,13 +495,6 @@ def search(home: Home, request: SearchRequest) -> dict:
     return payload
 
 
-def _restrict(text_query: wq.Query | None, narrowing: wq.Query | None) -> wq.Query:
-    parts = [q for q in (text_query, narrowing) if q is not None]
-    if not parts:
-        return wq.Every()
-    return parts[0] if len(parts) == 1 else wq.And(parts)
-
-
 def _count_reports(searcher, matching: wq.Query, allowed: set[str] | None = None) -> Counter:
     """Matching passages per report (sha256), without scoring or loading stored fields.
 
@@ -765,19 +735,14 @@ def iter_passages(
             yield report, passage
 
 
-def matching_reports(
-    home: Home, request: SearchRequest, *, catalogued_only: bool = True
-) -> dict[str, int]:
+def matching_reports(home: Home, request: SearchRequest) -> dict[str, int]:
     """The reports a search matches (sha256 -> matching passages), as search counts them.
 
-    The same query and filter code as `search`, for report sets in stats, watches and checks.
-    Only live index documents count (deleted ones still in the lexicon do not). By default,
-    only reports the catalogue has as indexed, like search results.
+    The same query and filter code as `search`, for report sets in stats and watches: live
+    index documents of reports the catalogue has as indexed, like search results.
     """
     ix, searcher, catalogue = _reader(home).fresh()
     text_query = parse_query(request.query, ix.schema)
-    if not catalogued_only:
-        return dict(_count_reports(searcher, _restrict(text_query, filter_query(request.filters))))
     if text_query is None:
         return dict(_browse_reports(catalogue, request.filters))
     return dict(_count_reports(searcher, text_query, _allowed_reports(catalogue, request.filters)))
