@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import importlib.util
 import json
 import os
@@ -180,6 +181,10 @@ class Cli:
         probe = subprocess.run(self.argv([name, "--help"], None), capture_output=True, text=True)
         return probe.returncode == 0
 
+    def has_option(self, command: str, option: str) -> bool:
+        probe = subprocess.run(self.argv([command, "--help"], None), capture_output=True, text=True)
+        return probe.returncode == 0 and option in probe.stdout
+
 
 @dataclass
 class Stage:
@@ -200,7 +205,19 @@ class Stage:
 
 
 def add_with_metadata(cli: Cli, folder: Path, entries: list[dict], stage: Stage) -> None:
-    """`scrsearch add` every file, one run per (locality, year, doc_type) so each gets its own."""
+    """`scrsearch add` every file with its own metadata: one run with a --manifest CSV, or
+    (a scrsearch from before --manifest) one run per (locality, year, doc_type)."""
+    if cli.has_option("add", "--manifest"):
+        with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", delete=False) as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["file", "locality", "year", "doc_type"])
+            for e in entries:
+                writer.writerow([folder / e["file"], e["locality"], e["year"], e["doc_type"]])
+        try:
+            stage.add(cli.run(["add", "--manifest", handle.name], "add"), "add --manifest")
+        finally:
+            os.unlink(handle.name)
+        return
     groups: dict[tuple, list[str]] = defaultdict(list)
     for entry in entries:
         key = (entry["locality"], entry["year"], entry["doc_type"])

@@ -90,3 +90,50 @@ def test_show_prints_a_page(cli_home):
 def test_search_without_index_explains(tmp_path):
     result = run(tmp_path / "empty", "search", "neglect")
     assert result.exit_code == 1 and "scrsearch index" in result.output
+
+
+def test_add_manifest_gives_each_file_its_row(tmp_path, corpus_dir):
+    letters = sorted((corpus_dir / "ofsted-jtai").rglob("*.pdf"))[:2]
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    for n, letter in enumerate(letters):
+        (folder / f"{n}.pdf").write_bytes(letter.read_bytes())
+    manifest = tmp_path / "reviews.csv"
+    manifest.write_text(
+        "file,title,locality,year,doc_type,url\n"
+        "downloads/0.pdf,Child A,Derby,2016,overview_report,https://example.org/a.pdf\n"
+        "downloads/1.pdf,,Atlantis,2017,,\n"
+        "downloads/missing.pdf,,,,,\n"
+    )
+    home = tmp_path / "home"
+    result = run(home, "add", "--manifest", str(manifest), "--year", "2001")
+    assert result.exit_code == 0, result.output
+    assert "Added 1 new" in result.output and "2 skipped" in result.output
+    assert "line 3: locality 'Atlantis' is not a known local authority" in result.output
+    assert "line 4: no such file" in result.output
+    listed = json.loads(run(home, "reports", "--format", "json").stdout)
+    assert len(listed) == 1
+    shown = json.loads(run(home, "show", listed[0]["report_id"], "--format", "json").stdout)
+    # The row's values win over the option's; the locality brings its region.
+    assert (shown["title"], shown["locality"], shown["region"], shown["year"]) == (
+        "Child A", "Derby", "East Midlands", 2016)  # fmt: skip
+    assert shown["doc_type"] == "overview_report" and shown["url"] == "https://example.org/a.pdf"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name,year\nx.pdf,2001\n", "has no 'file' column"),
+        ("file,place\nx.pdf,Derby\n", "unknown column(s) place"),
+    ],
+)
+def test_add_manifest_that_cannot_be_used_is_a_usage_error(tmp_path, text, message):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(text)
+    result = run(tmp_path / "home", "add", "--manifest", str(manifest))
+    assert result.exit_code == 2 and message in result.output and str(manifest) in result.output
+
+
+def test_add_needs_something_to_add(tmp_path):
+    result = run(tmp_path / "home", "add")
+    assert result.exit_code == 2 and "--manifest" in result.output

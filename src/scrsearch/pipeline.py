@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ Progress = Callable[[int, int, str], None]
 #: Commit the index after this many reports or passages, so a long run saves its work as it
 #: goes and a kill loses at most one batch.
 COMMIT_EVERY_REPORTS = int(os.environ.get("SCRSEARCH_COMMIT_EVERY", "200"))
-COMMIT_EVERY_PASSAGES = 40_000
+COMMIT_EVERY_PASSAGES = int(os.environ.get("SCRSEARCH_COMMIT_PASSAGES", "20000"))
 
 
 def _no_progress(done: int, total: int, label: str) -> None:
@@ -80,30 +82,113 @@ def normalise_given_meta(meta: dict | None) -> dict:
     return values
 
 
+#: Columns a manifest may have besides `file`: metadata for that row's file, and its address.
+MANIFEST_COLUMNS = ("title", "locality", "year", "doc_type", "subject", "url")
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One file named by a manifest, with the metadata its row gives (or why it is unusable)."""
+
+    path: Path
+    meta: dict
+    url: str | None = None
+    problem: str | None = None
+
+
+def read_manifest(manifest: str | os.PathLike[str]) -> list[ManifestRow]:
+    """The rows of a CSV manifest: a `file` column (relative to the manifest's folder) and any
+    of MANIFEST_COLUMNS. A bad row is returned with its problem, so the others still go in."""
+    from .models import DOC_TYPES
+
+    path = Path(manifest)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = [c.strip() for c in reader.fieldnames or ()]
+            records = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(
+            f"--manifest {path}: cannot read it ({exc}); give a UTF-8 CSV file"
+        ) from exc
+    if "file" not in columns:
+        raise UsageError(
+            f"--manifest {path} has no 'file' column; its first line must name the columns, "
+            f"e.g. file,{','.join(MANIFEST_COLUMNS)}"
+        )
+    unknown = [c for c in columns if c not in ("file", *MANIFEST_COLUMNS)]
+    if unknown:
+        raise UsageError(
+            f"--manifest {path}: unknown column(s) {', '.join(unknown)}; "
+            f"the columns are file, {', '.join(MANIFEST_COLUMNS)}"
+        )
+    rows = []
+    for line, record in enumerate(records, 2):
+        values = {(k or "").strip(): (v or "").strip() for k, v in record.items() if k}
+        where = f"{path}, line {line}"
+        if not values.get("file"):
+            rows.append(ManifestRow(path, {}, problem=f"{where}: the file column is empty"))
+            continue
+        target = path.parent / values.pop("file")
+        url = values.pop("url", "") or None
+        meta: dict = {k: v for k, v in values.items() if v}
+        problem = None
+        if "year" in meta:
+            if not (meta["year"].isdigit() and 1900 <= int(meta["year"]) <= 2100):
+                problem = f"year {meta['year']!r} is not a year between 1900 and 2100"
+            else:
+                meta["year"] = int(meta["year"])
+        if meta.get("doc_type") and meta["doc_type"] not in DOC_TYPES:
+            problem = f"doc_type {meta['doc_type']!r} is not one of: {', '.join(DOC_TYPES)}"
+        if problem is None:
+            try:
+                meta = normalise_given_meta(meta)
+            except UsageError as exc:
+                problem = str(exc).replace("--locality", "locality")
+        if url and not re.match(r"https?://\S+$", url):
+            problem = f"url {url!r} is not an http(s) address"
+        if problem is None and not target.is_file():
+            problem = "no such file"
+        rows.append(ManifestRow(target, meta, url, f"{where}: {problem}" if problem else None))
+    return rows
+
+
 def add_paths(
     home: Home,
     paths: Sequence[str | os.PathLike[str]],
     *,
     meta: dict | None = None,
     source: str = "local",
+    manifest: str | os.PathLike[str] | None = None,
     progress: Progress = _no_progress,
 ) -> AddSummary:
-    """Store files and folders of PDFs in the home's corpus; the same bytes twice is a no-op."""
+    """Store files and folders of PDFs in the home's corpus; the same bytes twice is a no-op.
+
+    With a `manifest`, its files are added too, each with its row's metadata over `meta`.
+    """
     given = normalise_given_meta(meta)
-    files = list(pdf_files(paths))
+    items: list[Path | tuple[Path, str] | ManifestRow] = list(pdf_files(paths))
+    if manifest is not None:
+        items += read_manifest(manifest)
     summary = AddSummary()
     with Store(home) as store:
-        for done, item in enumerate(files, 1):
+        for done, item in enumerate(items, 1):
             if isinstance(item, tuple):
                 summary.skipped.append((str(item[0]), item[1]))
                 continue
+            if isinstance(item, ManifestRow) and item.problem:
+                summary.skipped.append((str(item.path), item.problem))
+                continue
+            path, url, values = item, None, given
+            if isinstance(item, ManifestRow):
+                path, url, values = item.path, item.url, {**given, **item.meta}
             try:
-                result = store.add_file(item, source=source, meta=given)
+                result = store.add_file(path, source=source, meta=values, url=url)
             except UsageError as exc:
-                summary.skipped.append((str(item), str(exc)))
+                summary.skipped.append((str(path), str(exc)))
                 continue
             (summary.new if result.is_new else summary.duplicates).append(result.document)
-            progress(done, len(files), item.name)
+            progress(done, len(items), path.name)
     return summary
 
 

@@ -204,14 +204,27 @@ class Store:
         """Where the original with this sha256 is stored."""
         return self.home.originals_dir / sha256[:2] / f"{sha256}.pdf"
 
-    def add_file(self, path: Path, *, source: str = "local", meta: dict | None = None) -> AddResult:
-        """Store a file from disk; adding the same bytes again is a no-op."""
+    def add_file(
+        self,
+        path: Path,
+        *,
+        source: str = "local",
+        meta: dict | None = None,
+        url: str | None = None,
+    ) -> AddResult:
+        """Store a file from disk (downloaded from `url`, if known); the same bytes twice is a
+        no-op."""
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
         return self.add_bytes(
-            data, original_name=Path(path).name, source=source, meta=meta, added_from=str(path)
+            data,
+            original_name=Path(path).name,
+            source=source,
+            url=url,
+            meta=meta,
+            added_from=str(path),
         )
 
     def add_bytes(

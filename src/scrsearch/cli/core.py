@@ -15,28 +15,38 @@ from .options import emit_json, filter_options, home_of, pop_filters, progress_b
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--title", help="The documents' title (otherwise read from the text).")
 @click.option("--locality", help="The local authority they concern, e.g. Calderdale.")
 @click.option("--year", type=click.IntRange(1900, 2100), help="Year of publication.")
 @click.option("--doc-type", type=click.Choice(DOC_TYPES), help="Document type.")
 @click.option("--subject", help="The child's pseudonym or name, e.g. 'Child D'.")
 @click.option("--source", default="local", show_default=True, help="Where they came from.")
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False),
+    help="A CSV naming files to add, one a row, with their metadata: columns file (relative "
+    "to the CSV), title, locality, year, doc_type, subject, url.",
+)
 @click.pass_context
-def add(ctx, paths, title, locality, year, doc_type, subject, source):
+def add(ctx, paths, title, locality, year, doc_type, subject, source, manifest):
     """Add PDF files, or folders of PDFs (searched recursively), to the corpus.
 
     Each file is stored once under its sha256; adding the same bytes again does nothing.
-    Options set metadata that inference from the text never overrides. Run `scrsearch index`
-    afterwards to make them searchable.
+    Options set metadata that inference from the text never overrides; a --manifest row's
+    values come before the options. Run `scrsearch index` afterwards to make them searchable.
     """
     from .. import pipeline
 
     home = home_of(ctx)
+    if not paths and manifest is None:
+        raise UsageError("give PDF files or folders to add, or --manifest FILE.csv")
     meta = {"title": title, "locality": locality, "year": year, "doc_type": doc_type,
             "subject": subject}  # fmt: skip
     with progress_bar("Adding") as progress:
-        summary = pipeline.add_paths(home, paths, meta=meta, source=source, progress=progress)
+        summary = pipeline.add_paths(
+            home, paths, meta=meta, source=source, manifest=manifest, progress=progress
+        )
     for path, reason in summary.skipped:
         click.echo(f"skipped {path}: {reason}", err=True)
     for doc in summary.duplicates:
