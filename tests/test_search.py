@@ -165,3 +165,55 @@ def test_a_long_lived_process_sees_new_reports_and_deletions(tmp_path, corpus_di
     counted = search(fresh, SearchRequest("children", limit=10))
     assert gone not in {r["sha256"] for r in counted["results"]}
     assert counted["total"] == before
+
+
+def _exhaustive(home: Home, text: str, filters=None):
+    """Reports ranked by scoring every matching passage (no skipping), best first, with counts:
+    what the one-pass ranking of `search` must agree with."""
+    from collections import Counter
+
+    from scrsearch.index import open_for_reading
+    from scrsearch.search import _allowed_reports, _Catalogue, parse_query
+
+    ix = open_for_reading(home)
+    catalogue = _Catalogue.load(home)
+    allowed = _allowed_reports(catalogue, filters or make_filters())
+    best: dict[str, float] = {}
+    counts: Counter = Counter()
+    with ix.searcher() as searcher:
+        for hit in searcher.search(parse_query(text, ix.schema), limit=None):
+            sha = hit["sha256"]
+            if sha in allowed:
+                counts[sha] += 1
+                best[sha] = max(best.get(sha, 0.0), hit.score)
+    order = sorted(best, key=lambda sha: (-best[sha], int(sha[:15], 16)))
+    return order, best, counts
+
+
+@pytest.mark.parametrize(
+    ("text", "filter_args"),
+    [
+        ("children", {}),
+        ("neglect", {"years": ["2015-2019"]}),
+        ("health visitor", {}),
+        ("school OR police", {"regions": ["London"]}),
+        ('"voice of the child"', {}),
+        ("assess* -police", {}),
+    ],
+)
+def test_ranking_and_counts_match_scoring_every_passage(home, text, filter_args):
+    filters = make_filters(**filter_args)
+    order, best, counts = _exhaustive(home, text, filters)
+    assert order, f"{text!r} should match something in the corpus"
+    payload = search(home, SearchRequest(text, filters=filters, limit=len(order) + 5))
+    assert [r["sha256"] for r in payload["results"]] == order
+    for result in payload["results"]:
+        assert result["score"] == pytest.approx(best[result["sha256"]], abs=1e-4)
+        assert result["passages"][0]["score"] == pytest.approx(result["score"], abs=1e-4)
+    assert payload["total"] == len(counts) and payload["passages_total"] == sum(counts.values())
+    # Page by page (each page ranked in its own pass) gives the same order.
+    paged = []
+    for offset in range(0, len(order), 3):
+        page = search(home, SearchRequest(text, filters=filters, limit=3, offset=offset))
+        paged += [r["sha256"] for r in page["results"]]
+    assert paged == order

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import heapq
 import re
 import sqlite3
 from collections import Counter
@@ -10,11 +11,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from whoosh import collectors
 from whoosh import query as wq
 from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
 
 from . import index as search_index
-from . import tagging
+from . import tagging, whooshfix
 from .config import Home
 from .errors import QueryError, UsageError
 from .models import Document, ReportTag
@@ -382,10 +384,12 @@ class _Reader:
             self.ix = search_index.open_for_reading(self.home)
             self.searcher = self.ix.searcher()
             self.generation = generation.path if generation else None
+            search_index.lengths_in_memory(self.searcher)
         elif not self.searcher.up_to_date():
             # Not Searcher.refresh(): it reuses segment readers and misses new deletions.
             self.searcher.close()
             self.searcher = self.ix.searcher()
+            search_index.lengths_in_memory(self.searcher)
         if self.db is None:
             Store(self.home).close()  # creates the catalogue if it is not there yet
             self.db = sqlite3.connect(self.home.catalogue_path, timeout=30)
@@ -498,16 +502,15 @@ def search(home: Home, request: SearchRequest) -> dict:
 def _count_reports(searcher, matching: wq.Query, allowed: set[str] | None = None) -> Counter:
     """Matching passages per report (sha256), without scoring or loading stored fields.
 
-    Each segment's docnum -> report column is read once per process; matching docnums are
-    mapped through it, so counting costs one pass over the matches and nothing per report.
-    With `allowed`, only those reports are counted.
+    Each segment's docnum -> report column is read once per process; the matching docnums
+    (a set per segment, see whooshfix.matching_docnums) are mapped through it, so counting
+    costs one pass over the matches and nothing per report. With `allowed`, only those
+    reports are counted.
     """
     counts: Counter = Counter()
     for leaf, _offset in searcher.leaf_searchers():
         shas = _segment_reports(leaf.reader())
-        matcher = matching.matcher(leaf, leaf.boolean_context())
-        if matcher.is_active():
-            counts.update(map(shas.__getitem__, matcher.all_ids()))
+        counts.update(map(shas.__getitem__, whooshfix.matching_docnums(leaf, matching)))
     if allowed is not None:
         counts = Counter({sha: n for sha, n in counts.items() if sha in allowed})
     return counts
@@ -544,69 +547,209 @@ def _docnums_of(shas_by_docnum: list[str], allowed: set[str]) -> set[int]:
     return {docnum for docnum, sha in enumerate(shas_by_docnum) if sha in allowed}
 
 
+class _TopReports(collectors.ScoredCollector):
+    """Collects the `wanted` reports with the best passage scores, in one pass.
+
+    Like Whoosh's top-k collector, but over reports: once `wanted` reports are held, a passage
+    scoring below the weakest of their best passages cannot change the answer, so posting
+    blocks whose best possible score is lower are skipped without being scored. With
+    `count_all`, nothing is skipped and every match is counted per report (for queries whose
+    matching is the costly part, such as phrases, so they are matched once).
+    """
+
+    def __init__(self, shas: list[str], allowed: set[str], wanted: int, count_all: bool):
+        super().__init__()
+        self.shas, self.allowed, self.wanted, self.count_all = shas, allowed, wanted, count_all
+
+    def prepare(self, top_searcher, q, context):
+        super().prepare(top_searcher, q, context)
+        self.final_fn = None
+        # A report's strength is (best passage score, -id): equal scores rank by report id,
+        # so the same report wins a tie whatever order passages come in, and pages agree.
+        self.best: dict[str, tuple[float, int]] = {}  # reports held, with their strength
+        self.heap: list[tuple[tuple[float, int], str]] = []  # (strength, report); some stale
+        self.floor = float("-inf")  # a passage scoring below this cannot change the answer
+        self.counts: Counter = Counter()
+
+    def _use_block_quality(self) -> bool:
+        return not self.count_all and self.matcher.supports_block_quality()
+
+    def computes_count(self) -> bool:
+        return self.count_all
+
+    def collect(self, sub_docnum: int):
+        # Whoosh scores before collecting; a passage of a report outside the filters is
+        # dropped here unscored.
+        sha = self.shas[self.offset + sub_docnum]
+        if sha not in self.allowed:
+            return None
+        if self.count_all:
+            self.counts[sha] += 1
+        score = self.matcher.score()
+        if score < self.floor:
+            return None
+        best = self.best
+        strength = _strength(sha, score)
+        held = best.get(sha)
+        if held is not None:
+            if strength <= held:
+                return None
+        elif len(best) >= self.wanted:
+            if strength <= self._weakest():
+                return None
+            del best[heapq.heappop(self.heap)[1]]
+        best[sha] = strength
+        heapq.heappush(self.heap, (strength, sha))
+        if len(best) >= self.wanted:
+            self.floor = self._weakest()[0]
+            # Blocks that cannot score above the floor are skipped; a passage scoring exactly
+            # the floor may still win its tie, so stay just below it.
+            self.minscore = self.floor - abs(self.floor) * 1e-9 - 1e-12
+        return None
+
+    def _weakest(self) -> tuple[float, int]:
+        """The weakest strength among the held reports (dropping stale heap entries)."""
+        heap = self.heap
+        while self.best.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)
+        return heap[0][0]
+
+    def results(self):
+        return self
+
+
 def _has_phrase(q: wq.Query) -> bool:
     return any(isinstance(leaf, wq.Phrase) for leaf in _positive_parts(q))
+
+
+#: Up to this many matching passages (within the filters) are scored one by one, which gives
+#: every report's best passages at once; more are ranked by the block-skipping `_TopReports`.
+SCORE_EACH_LIMIT = 5000
 
 
 def _search_text(searcher, text_query: wq.Query, catalogue: _Catalogue, request: SearchRequest):
     """Count and rank the reports whose passages match the query words, within the filters.
 
     Every filter is a property of a report, so the filters become a set of reports taken
-    from the catalogue (and a set of docnums for Whoosh) instead of extra query clauses:
-    a year range as a query would expand into a union of terms materialised on every search.
-    Reports not in the catalogue as indexed (removed, or not yet marked) are left out.
+    from the catalogue instead of extra query clauses: a year range as a query would expand
+    into a union of terms materialised on every search. Reports not in the catalogue as
+    indexed (removed, or not yet marked) are left out.
+
+    Words, ANDs, ORs and NOTs: the matching passages are found as sets (no scoring) and
+    counted per report. When few are left within the filters, each is scored; otherwise
+    reports are ranked by their best passage in one scored pass that skips what cannot reach
+    the page (`_TopReports`), and only the page's reports are scored for their best passages.
+    A query with a phrase is matched once, counting as it ranks.
     """
-    filtered = request.filters.active
     allowed = _allowed_reports(catalogue, request.filters)
     shas_by_docnum = _global_reports(searcher)
-    docnum_filter = _docnums_of(shas_by_docnum, allowed) if filtered else None
     marks = Highlighter(text_query, searcher.schema)
     wanted = request.offset + request.limit
     if _has_phrase(text_query):
-        # Phrase matching is the costly part: match once, score everything, use it twice.
-        results = searcher.search(text_query, limit=None, filter=docnum_filter)
-        pairs = list(results.items())
-        counts = Counter(shas_by_docnum[d] for d, _ in pairs)
-        counts = Counter({sha: n for sha, n in counts.items() if sha in allowed})
-        order, by_report = _group_by_report(pairs, shas_by_docnum, allowed, wanted)
+        top = _TopReports(shas_by_docnum, allowed, max(wanted, 1), count_all=True)
+        searcher.search_with_collector(text_query, top)
+        counts, strengths, picks = top.counts, top.best, None
     else:
-        counts = _count_reports(searcher, text_query, allowed)
-        order, by_report = [], {}
-        # The top k passages usually hold the first pages of reports; when they do not (a
-        # deep page, a word that a few reports repeat), one full pass beats widening k.
-        k: int | None = max(wanted * PASSAGES_PER_REPORT * 4, 100)
-        while wanted:
-            results = searcher.search(text_query, limit=k, filter=docnum_filter)
-            pairs = list(results.items())
-            order, by_report = _group_by_report(pairs, shas_by_docnum, allowed, wanted)
-            if k is None or len(order) >= wanted or len(pairs) < k:
-                break
-            k = None
+        matched = _matching(searcher, text_query, allowed if request.filters.active else None)
+        counts = Counter()
+        for _leaf, offset, ids in matched:
+            counts.update(shas_by_docnum[offset + d] for d in ids)
+        counts = Counter({sha: n for sha, n in counts.items() if sha in allowed})
+        if sum(len(ids) for _leaf, _offset, ids in matched) <= SCORE_EACH_LIMIT:
+            strengths, picks = _score_each(searcher, text_query, matched, shas_by_docnum, allowed)
+        else:
+            top = _TopReports(shas_by_docnum, allowed, max(wanted, 1), count_all=False)
+            if wanted:
+                searcher.search_with_collector(text_query, top)
+            strengths, picks = top.best, None
+    page = sorted(strengths, key=strengths.__getitem__, reverse=True)[request.offset : wanted]
+    if picks is None:
+        picks = _best_passages(searcher, text_query, page)
     ranked = []
-    for sha in order[request.offset : wanted]:
-        picks = by_report[sha]
-        passages = [_passage_json(searcher.stored_fields(d), score, marks) for d, score in picks]
-        ranked.append((sha, picks[0][1], passages))
+    for sha in page:
+        passages = [
+            _passage_json(searcher.stored_fields(d), score, marks) for d, score in picks[sha]
+        ]
+        ranked.append((sha, strengths[sha][0], passages))
     return counts, ranked
 
 
-def _group_by_report(pairs, shas_by_docnum: list[str], allowed: set[str], wanted: int):
-    """Reports in order of their best passage, each with its best passages (docnum, score)."""
-    order: list[str] = []
-    by_report: dict[str, list[tuple[int, float]]] = {}
-    for docnum, score in pairs:
-        sha = shas_by_docnum[docnum]
-        if sha not in allowed:
+def _matching(searcher, text_query: wq.Query, allowed: set[str] | None):
+    """(leaf searcher, docnum offset, matching segment-local docnums) for each segment, the
+    docnums limited to the `allowed` reports' passages when given."""
+    matched = []
+    for leaf, offset in searcher.leaf_searchers():
+        ids = whooshfix.matching_docnums(leaf, text_query)
+        if allowed is not None and ids:
+            shas = _segment_reports(leaf.reader())
+            ids = {d for d in ids if shas[d] in allowed}
+        matched.append((leaf, offset, ids))
+    return matched
+
+
+def _strength(sha: str, score: float) -> tuple[float, int]:
+    """How reports rank: best passage score, then (for equal scores) report id."""
+    return (score, -int(sha[:15], 16))
+
+
+def _score_each(
+    searcher, text_query: wq.Query, matched, shas_by_docnum: list[str], allowed: set[str]
+):
+    """Score every matched passage of the `allowed` reports: each report's strength and its
+    best passages."""
+    context = searcher.context()
+    scored: dict[str, list[tuple[float, int]]] = {}
+    for leaf, offset, ids in matched:
+        if not ids:
             continue
-        picks = by_report.get(sha)
-        if picks is None:
-            if len(order) >= wanted:
+        matcher = text_query.matcher(leaf, context)
+        for docnum in sorted(ids):
+            if not matcher.is_active():
+                break
+            if matcher.id() < docnum:
+                matcher.skip_to(docnum)
+                if not matcher.is_active():
+                    break
+            sha = shas_by_docnum[offset + docnum]
+            if matcher.id() == docnum and sha in allowed:
+                scored.setdefault(sha, []).append((-matcher.score(), offset + docnum))
+    strengths, picks = {}, {}
+    for sha, passages in scored.items():
+        passages.sort()
+        picks[sha] = [(docnum, -score) for score, docnum in passages[:PASSAGES_PER_REPORT]]
+        strengths[sha] = _strength(sha, picks[sha][0][1])
+    return strengths, picks
+
+
+def _best_passages(searcher, text_query: wq.Query, shas: Sequence[str]):
+    """The best-scoring matching passages (docnum, score) of each of a few reports.
+
+    The query's matcher is moved only to the reports' own passages (their sha256 postings)
+    and scored there: the same matcher and scores as the ranking pass, without walking the
+    query's long posting lists.
+    """
+    picks: dict[str, list[tuple[int, float]]] = {}
+    context = searcher.context()
+    for sha in shas:
+        scored: list[tuple[float, int]] = []
+        for leaf, offset in searcher.leaf_searchers():
+            reader = leaf.reader()
+            if ("sha256", sha) not in reader:
                 continue
-            order.append(sha)
-            picks = by_report[sha] = []
-        if len(picks) < PASSAGES_PER_REPORT:
-            picks.append((docnum, score))
-    return order, by_report
+            mine = reader.postings("sha256", sha).all_ids()
+            matcher = text_query.matcher(leaf, context)
+            for docnum in mine:
+                if not matcher.is_active():
+                    break
+                if matcher.id() < docnum:
+                    matcher.skip_to(docnum)
+                    if not matcher.is_active():
+                        break
+                if matcher.id() == docnum:
+                    scored.append((-matcher.score(), offset + docnum))
+        scored.sort()
+        picks[sha] = [(docnum, -score) for score, docnum in scored[:PASSAGES_PER_REPORT]]
+    return picks
 
 
 def _passage_json(stored: dict, score: float, marks: Highlighter | CueMarks | None = None) -> dict:
