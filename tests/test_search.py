@@ -113,10 +113,23 @@ def test_field_query_and_paging(home):
     assert by_field["total"] > 0 and all(r["locality"] == "Bradford" for r in by_field["results"])
 
 
+def test_phrases_either_side_of_an_operator(home):
+    either = search(home, SearchRequest('"early help" OR "looked after children"', limit=50))
+    early = search(home, SearchRequest('"early help"', limit=50))
+    looked = search(home, SearchRequest('"looked after children"', limit=50))
+    assert early["total"] and looked["total"]
+    assert either["total"] >= max(early["total"], looked["total"])
+    assert (
+        search(home, SearchRequest('"early help" -"looked after children"'))["total"]
+        <= (early["total"])
+    )
+
+
 @pytest.mark.parametrize(
     "bad",
-    ['"voice of the child', "(neglect OR abuse", "foo:bar", "neglect AND", "*abuse"],
-)
+    ['"voice of the child', "(neglect OR abuse", "foo:bar", "neglect AND", "*abuse",
+     '"early help" OR', 'OR "early help"'],
+)  # fmt: skip
 def test_malformed_queries_explain_themselves(home, bad):
     with pytest.raises(QueryError):
         search(home, SearchRequest(bad))

@@ -175,7 +175,8 @@ def _check_query_shape(text: str) -> None:
             break
     if depth:
         raise QueryError(f"the query {text!r} has unbalanced parentheses")
-    outside_quotes = re.sub(r'"[^"]*"', " ", text)
+    # A phrase stands as "" (a word of its own): '"a b" OR "c d"' is not a bare OR.
+    outside_quotes = re.sub(r'"[^"]*"', '""', text)
     for match in _FIELD_RE.finditer(outside_quotes):
         name = match.group(1)
         if name not in QUERY_FIELDS:

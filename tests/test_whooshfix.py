@@ -1,0 +1,150 @@
+"""The Whoosh fixes give Whoosh's own answers, each compared with Whoosh's code on a real index."""
+
+from __future__ import annotations
+
+import pytest
+from whoosh import index as whoosh_index
+from whoosh.writing import SegmentWriter
+
+from scrsearch import whooshfix
+from scrsearch.config import Home
+from scrsearch.index import current_generation, open_writer
+from scrsearch.pipeline import add_paths, run_index
+from scrsearch.search import parse_query
+
+QUERIES = [
+    "children",
+    "neglect",
+    "health visitor",
+    "school OR police",
+    "child -police",
+    "assess* NOT school",
+    '"voice of the child"',
+    '"child protection plan"',
+    '"multi-agency" strategy',
+    "(domestic OR alcohol) abuse",
+    '"early help" OR "looked after children"',
+]
+
+
+@pytest.fixture(scope="module")
+def ix(tmp_path_factory, corpus_dir):
+    """JTAI letters and ILACS reports indexed by scrsearch, with some passages deleted, so the
+    matchers meet deleted documents too."""
+    home = Home(tmp_path_factory.mktemp("whooshfix") / "home").ensure()
+    add_paths(home, [corpus_dir / "ofsted-jtai", corpus_dir / "ofsted-ilacs"])
+    run_index(home)
+    path = current_generation(home).path
+    writer = open_writer(path)
+    with whoosh_index.open_dir(str(path)).searcher() as searcher:
+        some = sorted({searcher.stored_fields(d)["sha256"] for d in range(0, 3000, 250)})
+    for sha in some[:3]:
+        writer.delete_by_term("sha256", sha)
+    writer.commit()
+    index = whoosh_index.open_dir(str(path))
+    with index.searcher() as searcher:
+        assert searcher.reader().has_deletions()
+        assert len(list(searcher.leaf_searchers())) >= 1
+    return index
+
+
+def _everything(ix, text: str) -> list[tuple[int, float]]:
+    with ix.searcher() as searcher:
+        results = searcher.search(parse_query(text, ix.schema), limit=None)
+        return [(docnum, round(score, 9)) for docnum, score in results.items()]
+
+
+@pytest.fixture
+def whoosh_as_released():
+    whooshfix.restore()
+    yield
+    whooshfix.apply()
+
+
+@pytest.mark.parametrize("text", QUERIES)
+def test_matches_and_scores_are_whooshs_own(ix, text, request):
+    ours = _everything(ix, text)
+    request.getfixturevalue("whoosh_as_released")
+    theirs = _everything(ix, text)
+    assert ours, f"{text!r} should match something in the corpus"
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("text", QUERIES)
+def test_matching_docnums_are_the_matchers_ids(ix, text):
+    q = parse_query(text, ix.schema)
+    with ix.searcher() as searcher:
+        for leaf, _offset in searcher.leaf_searchers():
+            matcher = q.matcher(leaf, leaf.boolean_context())
+            expected = set(matcher.all_ids()) if matcher.is_active() else set()
+            assert whooshfix.matching_docnums(leaf, q) == expected
+            assert not expected & set(leaf.reader().deleted_docs_set)
+
+
+def test_skip_to_lands_where_whoosh_lands(ix):
+    with ix.searcher() as searcher:
+        for leaf, _offset in searcher.leaf_searchers():
+            reader = leaf.reader()
+            targets = range(0, reader.doc_count_all(), 37)
+            for word in (b"the", b"child", b"polic"):
+                if ("text", word) not in reader:
+                    continue
+                landed = []
+                for fix in (True, False):
+                    (whooshfix.apply if fix else whooshfix.restore)()
+                    matcher = reader.postings("text", word)
+                    ids = []
+                    for target in targets:
+                        if not matcher.is_active():
+                            break
+                        matcher.skip_to(target)
+                        if matcher.is_active():
+                            ids.append((matcher.id(), matcher.weight()))
+                    landed.append(ids)
+                whooshfix.apply()
+                assert landed[0] and landed[0] == landed[1]
+
+
+def _block_stats(index) -> list[tuple]:
+    """Every posting block's length and weight bounds (what block skipping relies on)."""
+    stats = []
+    with index.reader() as reader:
+        for fieldname, btext in list(reader.all_terms())[:3000]:
+            if fieldname not in ("text", "title"):
+                continue
+            matcher = reader.postings(fieldname, btext)
+            while matcher.is_active():
+                stats.append((fieldname, btext, matcher.block_min_length(),
+                              matcher.block_max_length(), matcher.block_max_weight()))  # fmt: skip
+                matcher._next_block()
+    return stats
+
+
+def test_segments_written_with_lengths_in_memory_are_whooshs(tmp_path, ix):
+    """The same passages written by our writer and by Whoosh's own give the same block
+    bounds (the lengths our flush reads from memory) and the same scores."""
+    with ix.searcher() as searcher:
+        docs = [searcher.stored_fields(d) for d in range(0, 600)]
+    written = []
+    for name, writer_of in (
+        ("ours", open_writer),
+        ("whoosh", lambda path: SegmentWriter(whoosh_index.open_dir(str(path)))),
+    ):
+        path = tmp_path / name
+        path.mkdir()
+        whoosh_index.create_in(str(path), ix.schema)
+        writer = writer_of(path)
+        for number, fields in enumerate(docs):
+            writer.add_document(
+                pid=str(number), sha256=fields["sha256"], text=fields["text"],
+                title=f"Letter {number % 7}",
+            )  # fmt: skip
+        writer.commit()
+        index = whoosh_index.open_dir(str(path))
+        with index.searcher() as searcher:
+            q = parse_query("children OR police OR neglect", index.schema)
+            scores = [(h.docnum, round(h.score, 9)) for h in searcher.search(q, limit=None)]
+        written.append((_block_stats(index), scores))
+    (our_blocks, our_scores), (their_blocks, their_scores) = written
+    assert len(our_blocks) > 100 and our_scores
+    assert our_blocks == their_blocks and our_scores == their_scores
