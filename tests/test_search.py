@@ -230,3 +230,40 @@ def test_ranking_and_counts_match_scoring_every_passage(home, text, filter_args)
         page = search(home, SearchRequest(text, filters=filters, limit=3, offset=offset))
         paged += [r["sha256"] for r in page["results"]]
     assert paged == order
+
+
+@pytest.mark.parametrize(
+    ("query_part", "filter_args"),
+    [
+        ("locality:bradford", {"localities": ["Bradford"]}),
+        ("region:london", {"regions": ["London"]}),
+        ("year:[2015 TO 2018]", {"years": ["2015-2018"]}),
+        ("theme:neglect", {"themes": ["neglect"]}),
+        ("type:inspection_report", {"doc_types": ["inspection_report"]}),
+    ],
+)
+def test_report_fields_in_a_query_are_the_filters(home, query_part, filter_args):
+    """Report fields are not indexed per passage: `theme:neglect` in a query is bound to the
+    reports the catalogue has, and so matches exactly what the --theme filter does."""
+    in_query = search(home, SearchRequest(f"children {query_part}", limit=100))
+    as_filter = search(
+        home, SearchRequest("children", filters=make_filters(**filter_args), limit=100)
+    )
+    assert as_filter["total"] > 0, f"the corpus should have reports for {filter_args}"
+    assert in_query["total"] == as_filter["total"]
+    assert in_query["passages_total"] == as_filter["passages_total"]
+    assert {r["sha256"] for r in in_query["results"]} == {r["sha256"] for r in as_filter["results"]}
+    everything = search(home, SearchRequest("children", limit=0))["total"]
+    without = search(home, SearchRequest(f"children -{query_part}", limit=0))["total"]
+    assert without == everything - as_filter["total"] or without < everything
+
+
+def test_report_field_patterns_and_alternatives(home):
+    bradford = search(home, SearchRequest("locality:bradford", limit=0))["total"]
+    assert bradford > 0
+    assert search(home, SearchRequest("locality:brad*", limit=0))["total"] >= bradford
+    both = search(home, SearchRequest("locality:bradford OR locality:derby", limit=0))["total"]
+    derby = search(home, SearchRequest("locality:derby", limit=0))["total"]
+    assert both == bradford + derby
+    with pytest.raises(QueryError, match="theme: takes a value"):
+        search(home, SearchRequest("theme:[a TO c]"))

@@ -26,13 +26,13 @@ from whoosh.writing import IndexWriter, SegmentWriter
 from . import whooshfix
 from .config import Home
 from .errors import IndexError_
-from .models import Document, Passage, ReportTag
+from .models import Document, Passage
 from .store import write_atomically
 
 whooshfix.apply()
 
 #: Bump when the schema or what goes into it changes: a mismatch rebuilds the index.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 CURRENT_FILE = "CURRENT"
 GEN_PREFIX = "gen-"
@@ -44,6 +44,12 @@ FACET_FIELDS = (
 )  # fmt: skip
 TAG_FACETS = ("theme", "risk_factor", "practice_issue")
 
+#: Fields a query may name that are properties of a report, not of a passage. They live in
+#: the catalogue only: copying a report's metadata and tags into each of its passages made a
+#: third of the index's postings. A query's `theme:neglect` matches the passages of the
+#: reports the catalogue has with that value (search.py binds them).
+REPORT_FIELDS = FACET_FIELDS
+
 
 def _text_analyzer():
     # stoplist=None: the default analyzer drops stop words, so the phrase "voice of the child"
@@ -52,12 +58,8 @@ def _text_analyzer():
 
 
 def build_schema() -> Schema:
-    """The one Whoosh schema: a document per passage, with its report's metadata copied in."""
-    # scorable=True gives each keyword field a length column: without one, Whoosh stats the
-    # missing column file once per posting when it writes a segment (a third of index time).
-    keyword = {"lowercase": True, "commas": True, "scorable": True}
+    """The one Whoosh schema: a document per passage, with its report's title for scoring."""
     return Schema(
-        pid=ID(unique=True),  # "<sha256>:<ordinal>"
         sha256=ID(stored=True, sortable=True),
         page=STORED(),
         ordinal=STORED(),
@@ -65,18 +67,22 @@ def build_schema() -> Schema:
         title=TEXT(
             analyzer=_text_analyzer(), phrase=True, field_boost=1.5, multitoken_query="phrase"
         ),
-        subject=KEYWORD(**keyword),
-        locality=KEYWORD(**keyword),
-        region=KEYWORD(**keyword),
-        nation=KEYWORD(**keyword),
-        year=NUMERIC(bits=16, signed=False),
-        doc_type=KEYWORD(**keyword),
-        source=KEYWORD(**keyword),
-        theme=KEYWORD(**keyword),
-        risk_factor=KEYWORD(**keyword),
-        practice_issue=KEYWORD(**keyword),
-        tags=KEYWORD(stored=True, **keyword),  # the passage's own tags
+        # The passage's own tags. scorable=True gives the field a length column: without one,
+        # Whoosh stats the missing column file once per posting when it writes a segment.
+        tags=KEYWORD(stored=True, lowercase=True, commas=True, scorable=True),
     )
+
+
+def query_schema() -> Schema:
+    """The index schema and the report fields, as a query parser needs them to read
+    `locality:bradford` or `year:[2015 TO 2018]` (the report fields are never indexed)."""
+    schema = build_schema()
+    for name in REPORT_FIELDS:
+        if name == "year":
+            schema.add(name, NUMERIC(bits=16, signed=False))
+        else:
+            schema.add(name, KEYWORD(lowercase=True, commas=True))
+    return schema
 
 
 @dataclass(frozen=True)
@@ -260,42 +266,23 @@ def open_writer(path: Path) -> IndexWriter:
     return _SegmentWriter(ix, limitmb=WRITER_LIMIT_MB, timeout=60.0, delay=0.25, compound=False)
 
 
-def _facet_values(doc: Document) -> dict[str, object]:
-    values: dict[str, object] = {}
-    for name in ("subject", "locality", "region", "nation", "doc_type", "source"):
-        value = getattr(doc, name)
-        if value:
-            values[name] = str(value).replace(",", " ")
-    if doc.year:
-        values["year"] = int(doc.year)
-    if doc.title:
-        values["title"] = doc.title
-    return values
-
-
 def write_report(
     writer: IndexWriter,
     doc: Document,
     passages: Sequence[Passage],
     passage_tags: Sequence[Iterable[str]],
-    report_tags: Sequence[ReportTag],
 ) -> None:
     """Replace a report's passages in the index (idempotent: old copies are deleted first)."""
     writer.delete_by_term("sha256", doc.sha256)
-    shared = _facet_values(doc)
-    for facet in TAG_FACETS:
-        ids = [t.term_id for t in report_tags if t.facet == facet]
-        if ids:
-            shared[facet] = ",".join(ids)
+    title = {"title": doc.title} if doc.title else {}
     for passage, tags in zip(passages, passage_tags, strict=True):
         writer.add_document(
-            pid=f"{doc.sha256}:{passage.ordinal}",
             sha256=doc.sha256,
             page=passage.page,
             ordinal=passage.ordinal,
             text=passage.text,
             tags=",".join(tags),
-            **shared,
+            **title,
         )
 
 

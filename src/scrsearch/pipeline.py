@@ -256,7 +256,7 @@ def _index_one(store: Store, writer, doc: Document, text: ExtractedText) -> int:
     store.set_report_tags(doc.sha256, report_tags)
     store.set_passages(doc.sha256, len(passages))
     tag_ids = [sorted({t.term_id for t in tags}) for tags in passage_tags]
-    search_index.write_report(writer, doc, passages, tag_ids, report_tags)
+    search_index.write_report(writer, doc, passages, tag_ids)
     return len(passages)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import heapq
+import itertools
 import re
 import sqlite3
 from collections import Counter
@@ -223,6 +224,133 @@ def parse_query(text: str, schema, fields: Sequence[str] = ("text", "title")) ->
     return parsed
 
 
+_QUERY_SCHEMA = None
+
+
+def query_schema():
+    """The schema queries are parsed with (the index's fields and the report fields)."""
+    global _QUERY_SCHEMA
+    if _QUERY_SCHEMA is None:
+        _QUERY_SCHEMA = search_index.query_schema()
+    return _QUERY_SCHEMA
+
+
+class ReportQuery(wq.Query):
+    """The passages of some reports: a report field's value in a query (`theme:neglect`),
+    bound to the reports the catalogue has with it. Report fields are not in the index, so
+    this matches, in each segment, the passages of those reports."""
+
+    def __init__(self, label: str, shas: Iterable[str]) -> None:
+        self.label = label
+        self.shas = frozenset(shas)
+        self.boost = 1.0
+
+    def __repr__(self) -> str:
+        return f"ReportQuery({self.label!r}, {len(self.shas)} reports)"
+
+    def __str__(self) -> str:
+        return self.label
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ReportQuery) and (self.label, self.shas) == (
+            other.label,
+            other.shas,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.label, len(self.shas)))
+
+    def is_leaf(self) -> bool:
+        return True
+
+    def children(self):
+        return iter(())
+
+    def field(self):
+        return None
+
+    def estimate_size(self, ixreader) -> int:
+        return len(self.docnums(ixreader))
+
+    def docnums(self, reader) -> set[int]:
+        """The live docnums of the reports' passages in `reader` (one segment, or many)."""
+        if not reader.is_atomic():
+            found: set[int] = set()
+            for leaf, offset in reader.leaf_readers():
+                found.update(offset + d for d in self.docnums(leaf))
+            return found
+        runs = _segment_runs(reader)
+        found = set()
+        for sha in self.shas & runs.keys():
+            for start, end in runs[sha]:
+                found.update(range(start, end))
+        deleted = reader.deleted_docs_set if reader.has_deletions() else None
+        return found - deleted if deleted else found
+
+    def matcher(self, searcher, context=None):
+        from whoosh import matching
+
+        ids = sorted(self.docnums(searcher.reader()))
+        return matching.ListMatcher(ids, all_weights=1.0) if ids else matching.NullMatcher()
+
+
+#: Per segment: report sha256 -> runs (start, end) of its docnums (a report's passages are
+#: written one after another, so usually one run).
+_SEGMENT_RUNS: dict[str, dict[str, list[tuple[int, int]]]] = {}
+
+
+def _segment_runs(reader) -> dict[str, list[tuple[int, int]]]:
+    key = reader.segment().segment_id()
+    runs = _SEGMENT_RUNS.get(key)
+    if runs is None:
+        runs = {}
+        start = 0
+        for sha, group in itertools.groupby(_segment_reports(reader)):
+            end = start + sum(1 for _ in group)
+            runs.setdefault(sha, []).append((start, end))
+            start = end
+        _SEGMENT_RUNS[key] = runs
+    return runs
+
+
+def bind_report_fields(q: wq.Query | None, catalogue: _Catalogue) -> wq.Query | None:
+    """Replace each report-field part of a parsed query by the reports it names."""
+    if q is None:
+        return None
+    schema = query_schema()
+
+    def bind(node: wq.Query) -> wq.Query:
+        name = getattr(node, "fieldname", None)
+        if name not in search_index.REPORT_FIELDS:
+            return node
+        values = catalogue.field_values(name)
+        if isinstance(node, wq.NumericRange):
+            lo = -1 if node.start is None else node.start + (1 if node.startexcl else 0)
+            hi = 10**6 if node.end is None else node.end - (1 if node.endexcl else 0)
+            label = f"{name}:[{node.start} TO {node.end}]"
+            return ReportQuery(
+                label, (s for s, vs in values.items() if any(lo <= v <= hi for v in vs))
+            )
+        if isinstance(node, wq.Term):
+            text = node.text
+            if name == "year":
+                text = schema["year"].from_bytes(text) if isinstance(text, bytes) else int(text)
+            return ReportQuery(f"{name}:{text}", (s for s, vs in values.items() if text in vs))
+        if isinstance(node, wq.PatternQuery) and name != "year":
+            wildcard = node.text.lower() + ("*" if isinstance(node, wq.Prefix) else "")
+            pattern = re.compile(fnmatch.translate(wildcard))
+            return ReportQuery(
+                f"{name}:{node.text}",
+                (s for s, vs in values.items() if any(map(pattern.match, vs))),
+            )
+        raise QueryError(
+            f"{name}: takes a value such as {name}:{'2017' if name == 'year' else 'value'}"
+            + (" or a range year:[2015 TO 2018]" if name == "year" else "")
+        )
+
+    return q.accept(bind)
+
+
 # -- results -------------------------------------------------------------------------------------
 
 
@@ -343,6 +471,7 @@ class _Catalogue:
 
     documents: dict[str, Document]
     tags: dict[str, list[ReportTag]]
+    _values: dict[str, dict[str, list]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, home: Home) -> _Catalogue:
@@ -359,6 +488,17 @@ class _Catalogue:
 
     def tag_ids(self, sha: str) -> set[str]:
         return {t.term_id for t in self.tags.get(sha, ())}
+
+    def field_values(self, name: str) -> dict[str, list]:
+        """report -> its values of a report field, as a query compares them (keywords
+        lowercased, years as numbers); computed once per field and catalogue."""
+        cached = self._values.get(name)
+        if cached is None:
+            as_query = int if name == "year" else (lambda v: _keyword(str(v)))
+            cached = self._values[name] = {
+                sha: [as_query(v) for v in self.facet_values(sha, name)] for sha in self.documents
+            }
+        return cached
 
 
 class _Reader:
@@ -472,7 +612,7 @@ def search(home: Home, request: SearchRequest) -> dict:
     if request.limit < 0 or request.offset < 0:
         raise UsageError("--limit and --offset must be 0 or more")
     ix, searcher, catalogue = _reader(home).fresh()
-    text_query = parse_query(request.query, ix.schema)
+    text_query = bind_report_fields(parse_query(request.query, query_schema()), catalogue)
     if text_query is not None:
         report_hits, ranked = _search_text(searcher, text_query, catalogue, request)
     else:
@@ -843,7 +983,9 @@ def iter_passages(
     ix, searcher, catalogue = _reader(home).fresh()
     # A passage is a hit by its own text: a word in the report's title would make every
     # passage of that report one.
-    text_query = parse_query(request.query, ix.schema, fields=("text",))
+    text_query = bind_report_fields(
+        parse_query(request.query, query_schema(), fields=("text",)), catalogue
+    )
     marks = Highlighter(text_query, ix.schema)
     if text_query is None:
         report_hits = _browse_reports(catalogue, request.filters)
@@ -886,7 +1028,7 @@ def matching_reports(home: Home, request: SearchRequest) -> dict[str, int]:
     index documents of reports the catalogue has as indexed, like search results.
     """
     ix, searcher, catalogue = _reader(home).fresh()
-    text_query = parse_query(request.query, ix.schema)
+    text_query = bind_report_fields(parse_query(request.query, query_schema()), catalogue)
     if text_query is None:
         return dict(_browse_reports(catalogue, request.filters))
     return dict(_count_reports(searcher, text_query, _allowed_reports(catalogue, request.filters)))

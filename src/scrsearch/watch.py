@@ -170,7 +170,7 @@ def add_watch(
     from . import index as search_index
     from .search import parse_query
 
-    parse_query(request.query, search_index.build_schema())  # a bad query fails now, not later
+    parse_query(request.query, search_index.query_schema())  # a bad query fails now, not later
     seen = [] if include_existing else sorted(_current_matches(home, request))
     with Store(home) as store:
         return WatchStore(store).add(name, request, seen)

@@ -1,8 +1,9 @@
 """Fixes to Whoosh 2.7 where profiling showed it spending our users' time.
 
-Whoosh is pure Python and no longer maintained, so these are applied here, each kept small,
-exact (the same answers, only sooner) and checked by tests against Whoosh's own code path.
-`apply()` is idempotent and called when scrsearch.index is imported.
+Whoosh is pure Python and no longer maintained, so these are applied here, each kept small
+and checked by tests against Whoosh's own code path: the speed fixes give exactly Whoosh's
+answers, only sooner; one fixes a wrong answer (`_and_not_first`). `apply()` is idempotent
+and called when scrsearch.index is imported.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pickle import loads
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.formats import Positions
 from whoosh.matching import ReadTooFar
+from whoosh.matching.binary import AndNotMatcher
 from whoosh.query.spans import Span, SpanNear2
 from whoosh.system import _INT_SIZE
 
@@ -21,6 +23,19 @@ _original_skip_to = W3LeafMatcher.skip_to
 _original_phrase_spans = SpanNear2.SpanNear2Matcher._get_spans
 _original_read_ids = W3LeafMatcher._read_ids
 _original_decode_positions = Positions.decode_positions
+_original_and_not_first = AndNotMatcher._find_first
+
+
+def _and_not_first(self):
+    """AndNotMatcher._find_first that moves the excluded side up to the first candidate.
+
+    A bug, not speed: Whoosh only checks whether the two sides start on the same document,
+    so when the excluded word's postings start earlier, the first document of the wanted
+    side is returned even if it holds the excluded word (`child -police` matched the first
+    passage with both words).
+    """
+    if self.a.is_active() and self.b.is_active():
+        self._find_next()
 
 
 def _read_ids(self):
@@ -87,14 +102,21 @@ def apply() -> None:
     W3LeafMatcher._read_ids = _read_ids
     Positions.decode_positions = _decode_positions
     SpanNear2.SpanNear2Matcher._get_spans = _phrase_spans
+    AndNotMatcher._find_first = _and_not_first
 
 
-def restore() -> None:
-    """Whoosh's own code again (for tests that compare the two)."""
+def restore_speedups() -> None:
+    """Whoosh's own code again where a fix is only for speed (tests compare the two)."""
     W3LeafMatcher.skip_to = _original_skip_to
     W3LeafMatcher._read_ids = _original_read_ids
     Positions.decode_positions = _original_decode_positions
     SpanNear2.SpanNear2Matcher._get_spans = _original_phrase_spans
+
+
+def restore_all() -> None:
+    """Whoosh exactly as released, bugs included (for the test that shows the bug)."""
+    restore_speedups()
+    AndNotMatcher._find_first = _original_and_not_first
 
 
 # -- matching document sets -------------------------------------------------------------------
@@ -112,6 +134,8 @@ def matching_docnums(leaf_searcher, q, context=None) -> set[int]:
     from whoosh import query as wq
 
     reader = leaf_searcher.reader()
+    if hasattr(q, "docnums"):  # a query that knows its own set (search.ReportQuery)
+        return q.docnums(reader)
     if isinstance(q, wq.Term):
         return _term_docnums(reader, q.fieldname, q.text)
     if isinstance(q, (wq.Prefix, wq.Wildcard)):
