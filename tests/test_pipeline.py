@@ -104,3 +104,30 @@ def test_folders_are_searched_recursively_for_pdfs_only(tmp_path, corpus_dir):
     home = Home(tmp_path / "home").ensure()
     summary = add_paths(home, [tmp_path / "in"])
     assert [d.original_name for d in summary.new] == ["Multipage.PDF"]
+
+
+def _segments(home: Home) -> list:
+    ix = search_index.open_for_reading(home)
+    return list(ix._segments())
+
+
+@pytest.mark.parametrize("merge_below", [search_index.MERGE_BELOW_PASSAGES, 1])
+def test_incremental_runs_merge_only_small_segments(tmp_path, corpus_dir, monkeypatch, merge_below):
+    """Each run commits a segment: small ones are merged so they do not pile up; big ones
+    (everything, when the threshold is 1 passage) are never rewritten."""
+    monkeypatch.setattr(search_index, "MERGE_BELOW_PASSAGES", merge_below)
+    home = Home(tmp_path / "home").ensure()
+    letters = sorted((corpus_dir / "ofsted-jtai").rglob("*.pdf"))[:5]
+    passages = 0
+    for letter in letters:
+        add_paths(home, [letter])
+        passages += run_index(home).passages
+    segments = _segments(home)
+    assert sum(s.doc_count() for s in segments) == passages
+    if merge_below == 1:
+        assert len(segments) == len(letters)
+    else:
+        assert len(segments) <= 2
+    from scrsearch.search import SearchRequest, search
+
+    assert search(home, SearchRequest("children", limit=0))["total"] == len(letters)

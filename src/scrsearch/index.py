@@ -186,13 +186,48 @@ WRITER_LIMIT_MB = int(os.environ.get("SCRSEARCH_WRITER_MB", "1024"))
 _LENGTHS = [byte_to_length(b) for b in range(256)]
 
 
+#: Segments with fewer live passages than this are merged (when there are two or more, or
+#: when one is more than half deleted); bigger ones are left as written.
+MERGE_BELOW_PASSAGES = 5_000
+
+
+def merge_small_segments(writer, segments):
+    """A merge policy: only small (or mostly deleted) segments are merged, into the segment
+    being written.
+
+    Whoosh's default policy merged the twenty-odd segments of a 100,000-page build back into
+    one, through its on-disk sort, for longer than the build itself took. Segments written by
+    a big batch stay as they are; the small ones left by incremental runs are merged together
+    so their number stays small.
+    """
+    from whoosh.reading import SegmentReader
+
+    def mostly_deleted(seg) -> bool:
+        return seg.doc_count() * 2 < seg.doc_count_all()
+
+    small = [s for s in segments if s.doc_count() < MERGE_BELOW_PASSAGES or mostly_deleted(s)]
+    if len(small) < 2 and not any(mostly_deleted(s) for s in small):
+        return segments
+    for seg in small:
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(reader)
+        reader.close()
+    return [s for s in segments if s not in small]
+
+
 class _SegmentWriter(SegmentWriter):
-    """Whoosh's segment writer with the flush reading document lengths from memory.
+    """Whoosh's segment writer with our merge policy and the flush reading document lengths
+    from memory.
 
     When a segment is flushed, Whoosh asks its length column for each posting's document
     length through a file read per posting (an eighth of index time); the columns are read
     once into memory here instead.
     """
+
+    def commit(self, mergetype=None, optimize=False, merge=True):
+        if mergetype is None and not optimize and merge:
+            mergetype = merge_small_segments
+        return super().commit(mergetype=mergetype, optimize=optimize, merge=merge)
 
     def _flush_segment(self):
         self.perdocwriter.close()
