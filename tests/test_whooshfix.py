@@ -169,3 +169,28 @@ def test_segments_written_with_lengths_in_memory_are_whooshs(tmp_path, ix):
     (our_blocks, our_scores), (their_blocks, their_scores) = written
     assert len(our_blocks) > 100 and our_scores
     assert our_blocks == their_blocks and our_scores == their_scores
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"voice of the child"', '"child protection plan"', '"multi-agency"', '"the child"',
+     '"children\'s services"', '"was not brought"'],
+)  # fmt: skip
+def test_phrase_scores_are_whooshs_phrase_matcher(ix, text):
+    """Exact phrases found from document sets score bit for bit as Whoosh's own matcher."""
+    q = parse_query(text, ix.schema)
+    found = 0
+    with ix.searcher() as searcher:
+        context = searcher.context()
+        for leaf, _offset in searcher.leaf_searchers():
+            ours = whooshfix.phrases_scores(leaf, q, context)
+            assert ours is not None
+            matcher = q.matcher(leaf, context)
+            theirs = {}
+            while matcher.is_active():
+                theirs[matcher.id()] = matcher.score()
+                matcher.next()
+            assert ours == theirs
+            found += len(ours)
+    if text != '"was not brought"':
+        assert found, f"{text} should be in the corpus"

@@ -785,24 +785,20 @@ def _search_text(searcher, text_query: wq.Query, catalogue: _Catalogue, request:
     allowed = _allowed_reports(catalogue, request.filters)
     shas_by_docnum = _global_reports(searcher)
     marks = Highlighter(text_query, searcher.schema)
-    wanted = request.offset + request.limit
-    if _has_phrase(text_query):
+    phrases = _score_phrases(searcher, text_query, allowed, shas_by_docnum)
+    if phrases is not None:
+        counts, strengths, picks = phrases
+    elif _has_phrase(text_query):
+        wanted = request.offset + request.limit
         top = _TopReports(shas_by_docnum, allowed, max(wanted, 1), count_all=True)
         searcher.search_with_collector(text_query, top)
         counts, strengths, picks = top.counts, top.best, None
     else:
-        matched = _matching(searcher, text_query, allowed if request.filters.active else None)
-        counts = Counter()
-        for _leaf, offset, ids in matched:
-            counts.update(shas_by_docnum[offset + d] for d in ids)
-        counts = Counter({sha: n for sha, n in counts.items() if sha in allowed})
-        if sum(len(ids) for _leaf, _offset, ids in matched) <= SCORE_EACH_LIMIT:
-            strengths, picks = _score_each(searcher, text_query, matched, shas_by_docnum, allowed)
-        else:
-            top = _TopReports(shas_by_docnum, allowed, max(wanted, 1), count_all=False)
-            if wanted:
-                searcher.search_with_collector(text_query, top)
-            strengths, picks = top.best, None
+        with whooshfix.block_cache():  # the ranking pass reads the blocks the matching read
+            counts, strengths, picks = _rank_words(
+                searcher, text_query, allowed, request, shas_by_docnum
+            )
+    wanted = request.offset + request.limit
     page = sorted(strengths, key=strengths.__getitem__, reverse=True)[request.offset : wanted]
     if picks is None:
         picks = _best_passages(searcher, text_query, page)
@@ -813,6 +809,24 @@ def _search_text(searcher, text_query: wq.Query, catalogue: _Catalogue, request:
         ]
         ranked.append((sha, strengths[sha][0], passages))
     return counts, ranked
+
+
+def _rank_words(searcher, text_query, allowed, request, shas_by_docnum):
+    """Counts, report strengths and (when scored one by one) best passages, for a query
+    without phrases."""
+    matched = _matching(searcher, text_query, allowed if request.filters.active else None)
+    counts = Counter()
+    for _leaf, offset, ids in matched:
+        counts.update(shas_by_docnum[offset + d] for d in ids)
+    counts = Counter({sha: n for sha, n in counts.items() if sha in allowed})
+    if sum(len(ids) for _leaf, _offset, ids in matched) <= SCORE_EACH_LIMIT:
+        strengths, picks = _score_each(searcher, text_query, matched, shas_by_docnum, allowed)
+        return counts, strengths, picks
+    wanted = request.offset + request.limit
+    top = _TopReports(shas_by_docnum, allowed, max(wanted, 1), count_all=False)
+    if wanted:
+        searcher.search_with_collector(text_query, top)
+    return counts, top.best, None
 
 
 def _matching(searcher, text_query: wq.Query, allowed: set[str] | None):
@@ -854,12 +868,36 @@ def _score_each(
             sha = shas_by_docnum[offset + docnum]
             if matcher.id() == docnum and sha in allowed:
                 scored.setdefault(sha, []).append((-matcher.score(), offset + docnum))
+    return _strengths_and_picks(scored)
+
+
+def _strengths_and_picks(scored: dict[str, list[tuple[float, int]]]):
+    """From each report's scored passages (-score, docnum): its strength and best passages."""
     strengths, picks = {}, {}
     for sha, passages in scored.items():
         passages.sort()
         picks[sha] = [(docnum, -score) for score, docnum in passages[:PASSAGES_PER_REPORT]]
         strengths[sha] = _strength(sha, picks[sha][0][1])
     return strengths, picks
+
+
+def _score_phrases(searcher, text_query: wq.Query, allowed: set[str], shas_by_docnum):
+    """(counts, strengths, best passages) for a query that is an exact phrase (or one over
+    several fields), every match scored (whooshfix.phrases_scores); None for other queries."""
+    if not isinstance(text_query, (wq.Phrase, wq.Or)):
+        return None
+    context = searcher.context()
+    scored: dict[str, list[tuple[float, int]]] = {}
+    for leaf, offset in searcher.leaf_searchers():
+        scores = whooshfix.phrases_scores(leaf, text_query, context)
+        if scores is None:
+            return None
+        for docnum, score in scores.items():
+            sha = shas_by_docnum[offset + docnum]
+            if sha in allowed:
+                scored.setdefault(sha, []).append((-score, offset + docnum))
+    counts = Counter({sha: len(passages) for sha, passages in scored.items()})
+    return (counts, *_strengths_and_picks(scored))
 
 
 def _best_passages(searcher, text_query: wq.Query, shas: Sequence[str]):

@@ -8,6 +8,7 @@ and called when scrsearch.index is imported.
 
 from __future__ import annotations
 
+import contextlib
 from bisect import bisect_left
 from itertools import accumulate
 from pickle import loads
@@ -22,6 +23,7 @@ from whoosh.system import _INT_SIZE
 _original_skip_to = W3LeafMatcher.skip_to
 _original_phrase_spans = SpanNear2.SpanNear2Matcher._get_spans
 _original_read_ids = W3LeafMatcher._read_ids
+_original_read_data = W3LeafMatcher._read_data
 _original_decode_positions = Positions.decode_positions
 _original_and_not_first = AndNotMatcher._find_first
 
@@ -84,9 +86,15 @@ def _phrase_spans(self):
     is at position p + i, which sets answer directly. Other span queries keep Whoosh's code.
     """
     ms = self.ms
-    if not (self.slop == 1 and self.ordered and self.mindist == 1) or not all(
-        m.supports("positions") and not m.supports("characters") for m in ms
-    ):
+    exact = getattr(self, "_exact_phrase", None)
+    if exact is None:  # the matchers' formats do not change: decide once per matcher
+        exact = self._exact_phrase = (
+            self.slop == 1
+            and self.ordered
+            and self.mindist == 1
+            and all(m.supports("positions") and not m.supports("characters") for m in ms)
+        )
+    if not exact:
         return _original_phrase_spans(self)
     starts = set(ms[0].value_as("positions"))
     for i in range(1, len(ms)):
@@ -97,9 +105,52 @@ def _phrase_spans(self):
     return [Span(p, p + last) for p in sorted(starts)]
 
 
+#: Decoded posting blocks, while a `block_cache()` is open: {(file, offset): data}.
+_BLOCKS: dict | None = None
+#: At most this many blocks are kept (a block of a text field holds 128 postings and their
+#: positions: about 5 KB decoded, so at most about 50 MB for one search).
+BLOCK_CACHE_BLOCKS = 10_000
+
+
+@contextlib.contextmanager
+def block_cache():
+    """Within this block, a posting block decoded once is not decoded again.
+
+    One search reads the same posting lists twice (finding the matching passages, then
+    ranking them); decoding a block (unpickling and decompressing) is most of the cost of a
+    common word. The cache lives only as long as the block: nothing is kept between searches.
+    """
+    global _BLOCKS
+    outer = _BLOCKS
+    if outer is None:
+        _BLOCKS = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _BLOCKS = None
+
+
+def _read_data(self):
+    """W3LeafMatcher._read_data through the block cache, when one is open."""
+    cache = _BLOCKS
+    if cache is None:
+        _original_read_data(self)
+        return
+    key = (id(self._postfile), self._dataoffset)
+    data = cache.get(key)
+    if data is None:
+        _original_read_data(self)
+        if len(cache) < BLOCK_CACHE_BLOCKS:
+            cache[key] = self._data
+    else:
+        self._data = data
+
+
 def apply() -> None:
     W3LeafMatcher.skip_to = _skip_to
     W3LeafMatcher._read_ids = _read_ids
+    W3LeafMatcher._read_data = _read_data
     Positions.decode_positions = _decode_positions
     SpanNear2.SpanNear2Matcher._get_spans = _phrase_spans
     AndNotMatcher._find_first = _and_not_first
@@ -109,6 +160,7 @@ def restore_speedups() -> None:
     """Whoosh's own code again where a fix is only for speed (tests compare the two)."""
     W3LeafMatcher.skip_to = _original_skip_to
     W3LeafMatcher._read_ids = _original_read_ids
+    W3LeafMatcher._read_data = _original_read_data
     Positions.decode_positions = _original_decode_positions
     SpanNear2.SpanNear2Matcher._get_spans = _original_phrase_spans
 
@@ -138,6 +190,10 @@ def matching_docnums(leaf_searcher, q, context=None) -> set[int]:
         return q.docnums(reader)
     if isinstance(q, wq.Term):
         return _term_docnums(reader, q.fieldname, q.text)
+    if isinstance(q, wq.Phrase):
+        scores = phrase_scores(leaf_searcher, q, context)
+        if scores is not None:
+            return set(scores)
     if isinstance(q, (wq.Prefix, wq.Wildcard)):
         found: set[int] = set()
         for btext in q._btexts(reader):
@@ -198,3 +254,109 @@ def _term_docnums(reader, fieldname: str, text) -> set[int]:
         matcher._next_block()
     found = set(ids)
     return found - deleted if deleted else found
+
+
+# -- exact phrases ------------------------------------------------------------------------------
+
+
+def phrase_scores(leaf_searcher, q, context) -> dict[int, float] | None:
+    """docnum -> score of the passages of one segment that hold the exact phrase `q`, scored
+    as Whoosh's phrase matcher scores them (the sum of its words' scores, in its order).
+
+    Whoosh finds phrase candidates by leapfrogging the words' matchers through a tree of
+    intersections, several Python calls a posting; here the candidates are an intersection
+    of the words' document sets, and each word's matcher visits only them. None when this
+    is not an exact phrase in a field with positions (Whoosh's matcher then does it).
+    """
+    reader = leaf_searcher.reader()
+    name = q.fieldname
+    if q.slop != 1 or name not in reader.schema:
+        return None
+    field = reader.schema[name]
+    if not field.format or not field.format.supports("positions"):
+        return None
+    if field.format.supports("characters"):
+        return None
+    btexts = []
+    for word in q.words:
+        try:
+            btext = field.to_bytes(word)
+        except ValueError:
+            return {}
+        if (name, btext) not in reader:
+            return {}
+        btexts.append(btext)
+    # The rarest word's documents are the candidates; the other words' matchers skip to each
+    # (past whole blocks without one), rarest first, and a candidate is dropped at the first
+    # word it lacks, before any positions are read.
+    order = sorted(range(len(btexts)), key=lambda i: reader.doc_frequency(name, btexts[i]))
+    candidates = _term_docnums(reader, name, btexts[order[0]])
+    if not candidates:
+        return {}
+    weighting = context.weighting if context is not None else leaf_searcher.weighting
+    matchers = [leaf_searcher.postings(name, btext, weighting=weighting) for btext in btexts]
+    checks = [(i, matchers[i]) for i in order]
+    scores: dict[int, float] = {}
+    for docnum in sorted(candidates):
+        starts = None
+        for i, matcher in checks:
+            if not matcher.is_active():
+                return scores
+            if matcher.id() < docnum:
+                matcher.skip_to(docnum)
+                if not matcher.is_active():
+                    return scores
+            if matcher.id() != docnum:
+                starts = None
+                break
+            shifted = {p - i for p in matcher.value_as("positions")}
+            starts = shifted if starts is None else starts & shifted
+            if not starts:
+                break
+        if starts:
+            score = _tree_sum([m.score() for m in matchers])
+            scores[docnum] = score * q.boost if q.boost != 1.0 else score
+    return scores
+
+
+def _tree_sum(values: list[float]) -> float:
+    """Sum in the order of Whoosh's binary tree of matchers (make_binary_tree), so floating
+    point sums come out bit for bit the same."""
+    if len(values) == 1:
+        return values[0]
+    half = len(values) // 2
+    return _tree_sum(values[:half]) + _tree_sum(values[half:])
+
+
+def phrases_scores(leaf_searcher, q, context) -> dict[int, float] | None:
+    """`phrase_scores` for a phrase, or an OR of phrases (as a phrase over several fields is
+    parsed); None for any other query."""
+    from whoosh import query as wq
+
+    if isinstance(q, wq.Phrase):
+        return phrase_scores(leaf_searcher, q, context)
+    if not (isinstance(q, wq.Or) and q.subqueries and q.scale is None and q.minmatch == 0):
+        return None
+    if not all(isinstance(c, wq.Phrase) for c in q.subqueries):
+        return None
+    parts = [phrase_scores(leaf_searcher, c, context) for c in q.subqueries]
+    if any(p is None for p in parts):
+        return None
+    combined: dict[int, float] = {}
+    for docnum in set().union(*parts):
+        score = _union_sum(parts, docnum)
+        combined[docnum] = score * q.boost if q.boost != 1.0 else score
+    return combined
+
+
+def _union_sum(parts: list[dict[int, float]], docnum: int) -> float | None:
+    """A document's score under Whoosh's binary tree of union matchers over `parts`."""
+    if len(parts) == 1:
+        return parts[0].get(docnum)
+    half = len(parts) // 2
+    left, right = _union_sum(parts[:half], docnum), _union_sum(parts[half:], docnum)
+    if left is None:
+        return right
+    if right is None:
+        return left
+    return left + right
