@@ -8,9 +8,9 @@ Stages, each printed beside its baseline:
   extraction  pages/s of scrsearch's extractor (SCRSEARCH_EXTRACTOR unset) over the corpus,
               and of pypdf, pypdfium2 and poppler's pdftotext over the same files; one process
               each, so the figures are per core
-  add+index   `scrsearch add` (one run per locality/year/type, so each file gets its manifest
-              metadata) then `scrsearch index`, as subprocesses: wall time, peak RSS of the
-              whole process tree (psutil, every 50 ms), index size on disk
+  add+index   `scrsearch add --manifest` (one run; each file gets its locality, year and type
+              from the corpus manifest) then `scrsearch index`, as subprocesses: wall time,
+              peak RSS of the whole process tree (psutil, every 50 ms), index size on disk
   incremental `index` with nothing new; then `add` 10 new reports and `index`
   search      p50/p95 over a fixed mix of queries through scrsearch.search.search (what
               `scrsearch search --format json` calls), and the same mix over an SQLite FTS5
