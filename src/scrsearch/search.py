@@ -857,18 +857,25 @@ def _score_each(
     for leaf, offset, ids in matched:
         if not ids:
             continue
-        matcher = text_query.matcher(leaf, context)
-        for docnum in sorted(ids):
-            if not matcher.is_active():
-                break
-            if matcher.id() < docnum:
-                matcher.skip_to(docnum)
-                if not matcher.is_active():
-                    break
+        for docnum, score in _scored_at(text_query.matcher(leaf, context), sorted(ids)):
             sha = shas_by_docnum[offset + docnum]
-            if matcher.id() == docnum and sha in allowed:
-                scored.setdefault(sha, []).append((-matcher.score(), offset + docnum))
+            if sha in allowed:
+                scored.setdefault(sha, []).append((-score, offset + docnum))
     return _strengths_and_picks(scored)
+
+
+def _scored_at(matcher, docnums: Iterable[int]) -> Iterator[tuple[int, float]]:
+    """(docnum, score) for each of the ascending `docnums` that `matcher` matches: the
+    matcher skips to each one instead of walking its whole posting lists."""
+    for docnum in docnums:
+        if not matcher.is_active():
+            return
+        if matcher.id() < docnum:
+            matcher.skip_to(docnum)
+            if not matcher.is_active():
+                return
+        if matcher.id() == docnum:
+            yield docnum, matcher.score()
 
 
 def _strengths_and_picks(scored: dict[str, list[tuple[float, int]]]):
@@ -916,16 +923,8 @@ def _best_passages(searcher, text_query: wq.Query, shas: Sequence[str]):
             if ("sha256", sha) not in reader:
                 continue
             mine = reader.postings("sha256", sha).all_ids()
-            matcher = text_query.matcher(leaf, context)
-            for docnum in mine:
-                if not matcher.is_active():
-                    break
-                if matcher.id() < docnum:
-                    matcher.skip_to(docnum)
-                    if not matcher.is_active():
-                        break
-                if matcher.id() == docnum:
-                    scored.append((-matcher.score(), offset + docnum))
+            for docnum, score in _scored_at(text_query.matcher(leaf, context), mine):
+                scored.append((-score, offset + docnum))
         scored.sort()
         picks[sha] = [(docnum, -score) for score, docnum in scored[:PASSAGES_PER_REPORT]]
     return picks

@@ -147,28 +147,33 @@ def _read_data(self):
         self._data = data
 
 
+#: (class, attribute, our version, Whoosh's): the fixes that only make Whoosh faster.
+_SPEEDUPS = (
+    (W3LeafMatcher, "skip_to", _skip_to, _original_skip_to),
+    (W3LeafMatcher, "_read_ids", _read_ids, _original_read_ids),
+    (W3LeafMatcher, "_read_data", _read_data, _original_read_data),
+    (Positions, "decode_positions", _decode_positions, _original_decode_positions),
+    (SpanNear2.SpanNear2Matcher, "_get_spans", _phrase_spans, _original_phrase_spans),
+)
+#: The fixes of wrong answers.
+_BUGFIXES = ((AndNotMatcher, "_find_first", _and_not_first, _original_and_not_first),)
+
+
 def apply() -> None:
-    W3LeafMatcher.skip_to = _skip_to
-    W3LeafMatcher._read_ids = _read_ids
-    W3LeafMatcher._read_data = _read_data
-    Positions.decode_positions = _decode_positions
-    SpanNear2.SpanNear2Matcher._get_spans = _phrase_spans
-    AndNotMatcher._find_first = _and_not_first
+    for owner, name, ours, _whooshs in _SPEEDUPS + _BUGFIXES:
+        setattr(owner, name, ours)
 
 
 def restore_speedups() -> None:
     """Whoosh's own code again where a fix is only for speed (tests compare the two)."""
-    W3LeafMatcher.skip_to = _original_skip_to
-    W3LeafMatcher._read_ids = _original_read_ids
-    W3LeafMatcher._read_data = _original_read_data
-    Positions.decode_positions = _original_decode_positions
-    SpanNear2.SpanNear2Matcher._get_spans = _original_phrase_spans
+    for owner, name, _ours, whooshs in _SPEEDUPS:
+        setattr(owner, name, whooshs)
 
 
 def restore_all() -> None:
     """Whoosh exactly as released, bugs included (for the test that shows the bug)."""
-    restore_speedups()
-    AndNotMatcher._find_first = _original_and_not_first
+    for owner, name, _ours, whooshs in _SPEEDUPS + _BUGFIXES:
+        setattr(owner, name, whooshs)
 
 
 # -- matching document sets -------------------------------------------------------------------
