@@ -214,7 +214,15 @@ def _exhaustive(home: Home, text: str, filters=None):
         ("assess* -police", {}),
     ],
 )
-def test_ranking_and_counts_match_scoring_every_passage(home, text, filter_args):
+@pytest.mark.parametrize("path", ["ranking pass", "scored one by one"])
+def test_ranking_and_counts_match_scoring_every_passage(home, text, filter_args, path, monkeypatch):
+    from scrsearch import search as search_module
+
+    if path == "ranking pass":  # the block-skipping _TopReports, whatever the match count
+        monkeypatch.setattr(search_module, "SCORE_EACH_LIMIT", 0)
+        monkeypatch.setattr(search_module, "SCORE_EACH_RATIO", 10**9)
+    else:
+        monkeypatch.setattr(search_module, "SCORE_EACH_LIMIT", 10**9)
     filters = make_filters(**filter_args)
     order, best, counts = _exhaustive(home, text, filters)
     assert order, f"{text!r} should match something in the corpus"
