@@ -195,10 +195,10 @@ def merge_small_segments(writer, segments):
     """A merge policy: only small (or mostly deleted) segments are merged, into the segment
     being written.
 
-    Whoosh's default policy merged the twenty-odd segments of a 100,000-page build back into
-    one, through its on-disk sort, for longer than the build itself took. Segments written by
-    a big batch stay as they are; the small ones left by incremental runs are merged together
-    so their number stays small.
+    Whoosh's default policy started merging the first 24 segments of a 100,000-page build
+    into one, through its on-disk sort (still at it four minutes later, when the run was
+    stopped). Segments written by a big batch stay as they are; the small ones left by
+    incremental runs are merged together so their number stays small.
     """
     from whoosh.reading import SegmentReader
 
