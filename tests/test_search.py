@@ -275,3 +275,32 @@ def test_report_field_patterns_and_alternatives(home):
     assert both == bradford + derby
     with pytest.raises(QueryError, match="theme: takes a value"):
         search(home, SearchRequest("theme:[a TO c]"))
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        {"themes": ["neglect"]},
+        {"risks": ["domestic_abuse"]},
+        {"themes": ["neglect"], "issues": ["voice_of_child"]},
+    ],
+)
+def test_browsing_shows_each_reports_first_tagged_passages(home, tags):
+    """Browsing by tag shows, for each report, its first passages (in page order) that carry
+    a requested tag: checked against Whoosh asked directly for the report's tagged passages."""
+    from whoosh import query as wq
+
+    from scrsearch.index import open_for_reading
+
+    filters = make_filters(**tags)
+    payload = search(home, SearchRequest("", filters=filters, limit=8))
+    assert payload["results"], f"the corpus should have reports tagged {tags}"
+    wanted = sorted(filters.tag_ids)
+    ix = open_for_reading(home)
+    with ix.searcher() as searcher:
+        for result in payload["results"]:
+            q = wq.And([wq.Term("sha256", result["sha256"]),
+                        wq.Or([wq.Term("tags", t) for t in wanted])])  # fmt: skip
+            hits = sorted(searcher.search(q, limit=None), key=lambda h: h["ordinal"])[:3]
+            assert [p["text"] for p in result["passages"]] == [h["text"] for h in hits]
+            assert all(set(p["tags"]) & set(wanted) for p in result["passages"])

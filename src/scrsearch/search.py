@@ -968,18 +968,31 @@ def _rank_browse(searcher, report_hits: Counter, catalogue: _Catalogue, request:
         return (-evidence(sha), -(doc.year or 0) if doc else 0, doc.title or "" if doc else "")
 
     order = sorted(report_hits, key=sort_key)[request.offset : request.offset + request.limit]
+    first = _first_tagged_passages(searcher, order, wanted_tags) if wanted_tags else {}
     ranked = []
     for sha in order:
-        passages = []
-        if wanted_tags:
-            tagged = wq.And(
-                [wq.Term("sha256", sha), wq.Or([wq.Term("tags", t) for t in sorted(wanted_tags)])]
-            )
-            results = searcher.search(tagged, limit=None, scored=False)
-            hits = sorted(results, key=lambda h: h["ordinal"])[:PASSAGES_PER_REPORT]
-            passages = [_passage_json(h.fields(), 0.0, cues) for h in hits]
+        passages = [_passage_json(searcher.stored_fields(d), 0.0, cues) for d in first.get(sha, ())]
         ranked.append((sha, float(evidence(sha)), passages))
     return ranked
+
+
+def _first_tagged_passages(searcher, shas: Sequence[str], tag_ids: set[str]):
+    """Each report's first passages (in page order) tagged with any of `tag_ids`: global
+    docnums. The tagged passages are found once per segment, as a set; a report's passages
+    are one run of docnums in page order, so its first tagged ones are the lowest."""
+    tagged_query = wq.Or([wq.Term("tags", t) for t in sorted(tag_ids)])
+    first: dict[str, list[int]] = {sha: [] for sha in shas}
+    for leaf, offset in searcher.leaf_searchers():
+        runs = _segment_runs(leaf.reader())
+        mine = [(sha, runs[sha]) for sha in shas if sha in runs]
+        if not mine:
+            continue
+        tagged = whooshfix.matching_docnums(leaf, tagged_query)
+        for sha, sha_runs in mine:
+            found = first[sha]
+            for start, end in sha_runs:
+                found.extend(offset + d for d in range(start, end) if d in tagged)
+    return {sha: sorted(found)[:PASSAGES_PER_REPORT] for sha, found in first.items()}
 
 
 def _facet_counts(report_hits: Counter, catalogue: _Catalogue) -> dict[str, list[dict]]:
