@@ -248,9 +248,9 @@ class _LengthTable:
         self.columns: dict[str, bytes | None] = {}
 
     def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int | None:
-        column = self.columns.get(fieldname, b"")
-        if column == b"":
-            column = self.columns[fieldname] = self._read(fieldname)
+        if fieldname not in self.columns:
+            self.columns[fieldname] = self._read(fieldname)
+        column = self.columns[fieldname]
         if column is None:
             return default
         lbyte = column[docnum]
@@ -287,6 +287,7 @@ def lengths_in_memory(searcher) -> None:
         table = _SEGMENT_LENGTHS.get(key)
         if table is None:
             table = _SEGMENT_LENGTHS[key] = _LengthTable(perdoc)
+        table.reader = perdoc  # columns not read yet are read through the open reader
         perdoc.doc_field_length = table.doc_field_length
 
 

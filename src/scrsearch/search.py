@@ -244,6 +244,7 @@ class ReportQuery(wq.Query):
         self.label = label
         self.shas = frozenset(shas)
         self.boost = 1.0
+        self._docnums: dict[str, frozenset[int]] = {}  # segment id -> docnums (sized, matched)
 
     def __repr__(self) -> str:
         return f"ReportQuery({self.label!r}, {len(self.shas)} reports)"
@@ -272,20 +273,24 @@ class ReportQuery(wq.Query):
     def estimate_size(self, ixreader) -> int:
         return len(self.docnums(ixreader))
 
-    def docnums(self, reader) -> set[int]:
+    def docnums(self, reader) -> frozenset[int] | set[int]:
         """The live docnums of the reports' passages in `reader` (one segment, or many)."""
         if not reader.is_atomic():
             found: set[int] = set()
             for leaf, offset in reader.leaf_readers():
                 found.update(offset + d for d in self.docnums(leaf))
             return found
-        runs = _segment_runs(reader)
-        found = set()
-        for sha in self.shas & runs.keys():
-            for start, end in runs[sha]:
-                found.update(range(start, end))
-        deleted = reader.deleted_docs_set if reader.has_deletions() else None
-        return found - deleted if deleted else found
+        key = reader.segment().segment_id()
+        if key not in self._docnums:
+            runs = _segment_runs(reader)
+            found = set()
+            for sha in self.shas & runs.keys():
+                for start, end in runs[sha]:
+                    found.update(range(start, end))
+            deleted = reader.deleted_docs_set if reader.has_deletions() else None
+            # Frozen: callers combine sets with &= and must not change the kept one.
+            self._docnums[key] = frozenset(found - deleted if deleted else found)
+        return self._docnums[key]
 
     def matcher(self, searcher, context=None):
         from whoosh import matching
@@ -311,6 +316,13 @@ def _segment_runs(reader) -> dict[str, list[tuple[int, int]]]:
             start = end
         _SEGMENT_RUNS[key] = runs
     return runs
+
+
+def _request_query(
+    request: SearchRequest, catalogue: _Catalogue, fields: Sequence[str] = ("text", "title")
+) -> wq.Query | None:
+    """The request's query parsed, with its report fields bound to the catalogue."""
+    return bind_report_fields(parse_query(request.query, query_schema(), fields), catalogue)
 
 
 def bind_report_fields(q: wq.Query | None, catalogue: _Catalogue) -> wq.Query | None:
@@ -612,7 +624,7 @@ def search(home: Home, request: SearchRequest) -> dict:
     if request.limit < 0 or request.offset < 0:
         raise UsageError("--limit and --offset must be 0 or more")
     ix, searcher, catalogue = _reader(home).fresh()
-    text_query = bind_report_fields(parse_query(request.query, query_schema()), catalogue)
+    text_query = _request_query(request, catalogue)
     if text_query is not None:
         report_hits, ranked = _search_text(searcher, text_query, catalogue, request)
     else:
@@ -681,11 +693,6 @@ def _global_reports(searcher) -> list[str]:
     for leaf, _offset in searcher.leaf_searchers():  # offsets are cumulative doc counts
         shas.extend(_segment_reports(leaf.reader()))
     return shas
-
-
-def _docnums_of(shas_by_docnum: list[str], allowed: set[str]) -> set[int]:
-    """The global docnums of the passages of the `allowed` reports."""
-    return {docnum for docnum, sha in enumerate(shas_by_docnum) if sha in allowed}
 
 
 class _TopReports(collectors.ScoredCollector):
@@ -921,19 +928,19 @@ def _score_phrases(searcher, text_query: wq.Query, allowed: set[str], shas_by_do
 def _best_passages(searcher, text_query: wq.Query, shas: Sequence[str]):
     """The best-scoring matching passages (docnum, score) of each of a few reports.
 
-    The query's matcher is moved only to the reports' own passages (their sha256 postings)
+    The query's matcher is moved only to the reports' own passages (their runs of docnums)
     and scored there: the same matcher and scores as the ranking pass, without walking the
-    query's long posting lists.
+    query's long posting lists. Deleted passages are never matched.
     """
     picks: dict[str, list[tuple[int, float]]] = {}
     context = searcher.context()
     for sha in shas:
         scored: list[tuple[float, int]] = []
         for leaf, offset in searcher.leaf_searchers():
-            reader = leaf.reader()
-            if ("sha256", sha) not in reader:
+            runs = _segment_runs(leaf.reader()).get(sha)
+            if not runs:
                 continue
-            mine = reader.postings("sha256", sha).all_ids()
+            mine = itertools.chain.from_iterable(range(start, end) for start, end in runs)
             for docnum, score in _scored_at(text_query.matcher(leaf, context), mine):
                 scored.append((-score, offset + docnum))
         scored.sort()
@@ -1044,9 +1051,7 @@ def iter_passages(
     ix, searcher, catalogue = _reader(home).fresh()
     # A passage is a hit by its own text: a word in the report's title would make every
     # passage of that report one.
-    text_query = bind_report_fields(
-        parse_query(request.query, query_schema(), fields=("text",)), catalogue
-    )
+    text_query = _request_query(request, catalogue, fields=("text",))
     marks = Highlighter(text_query, ix.schema)
     if text_query is None:
         report_hits = _browse_reports(catalogue, request.filters)
@@ -1089,7 +1094,7 @@ def matching_reports(home: Home, request: SearchRequest) -> dict[str, int]:
     index documents of reports the catalogue has as indexed, like search results.
     """
     ix, searcher, catalogue = _reader(home).fresh()
-    text_query = bind_report_fields(parse_query(request.query, query_schema()), catalogue)
+    text_query = _request_query(request, catalogue)
     if text_query is None:
         return dict(_browse_reports(catalogue, request.filters))
     return dict(_count_reports(searcher, text_query, _allowed_reports(catalogue, request.filters)))

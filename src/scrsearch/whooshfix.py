@@ -196,7 +196,7 @@ def matching_docnums(leaf_searcher, q, context=None) -> set[int]:
     if isinstance(q, wq.Term):
         return _term_docnums(reader, q.fieldname, q.text)
     if isinstance(q, wq.Phrase):
-        scores = phrase_scores(leaf_searcher, q, context)
+        scores = phrase_scores(leaf_searcher, q, context, scored=False)
         if scores is not None:
             return set(scores)
     if isinstance(q, (wq.Prefix, wq.Wildcard)):
@@ -264,14 +264,15 @@ def _term_docnums(reader, fieldname: str, text) -> set[int]:
 # -- exact phrases ------------------------------------------------------------------------------
 
 
-def phrase_scores(leaf_searcher, q, context) -> dict[int, float] | None:
+def phrase_scores(leaf_searcher, q, context, *, scored: bool = True) -> dict[int, float] | None:
     """docnum -> score of the passages of one segment that hold the exact phrase `q`, scored
-    as Whoosh's phrase matcher scores them (the sum of its words' scores, in its order).
+    as Whoosh's phrase matcher scores them (the sum of its words' scores, in its order);
+    every score 0.0 when not `scored` (only the documents are wanted).
 
     Whoosh finds phrase candidates by leapfrogging the words' matchers through a tree of
-    intersections, several Python calls a posting; here the candidates are an intersection
-    of the words' document sets, and each word's matcher visits only them. None when this
-    is not an exact phrase in a field with positions (Whoosh's matcher then does it).
+    intersections, several Python calls a posting; here the candidates are the rarest word's
+    documents, and the other words' matchers visit only them. None when this is not an exact
+    phrase in a field with positions (Whoosh's matcher then does it).
     """
     reader = leaf_searcher.reader()
     name = q.fieldname
@@ -318,7 +319,9 @@ def phrase_scores(leaf_searcher, q, context) -> dict[int, float] | None:
             starts = shifted if starts is None else starts & shifted
             if not starts:
                 break
-        if starts:
+        if starts and not scored:
+            scores[docnum] = 0.0
+        elif starts:
             score = _tree_sum([m.score() for m in matchers])
             scores[docnum] = score * q.boost if q.boost != 1.0 else score
     return scores
