@@ -18,21 +18,20 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.analysis import StemmingAnalyzer
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.util.numeric import byte_to_length
 from whoosh.writing import IndexWriter, SegmentWriter
 
 from . import whooshfix
 from .config import Home
 from .errors import IndexError_
 from .models import Document, Passage
+from .postings import CompactPositions, FlatCodec
 from .store import write_atomically
 
 whooshfix.apply()
 
 #: Bump when the schema or what goes into it changes: a mismatch rebuilds the index.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 CURRENT_FILE = "CURRENT"
 GEN_PREFIX = "gen-"
@@ -58,8 +57,9 @@ def _text_analyzer():
 
 
 def build_schema() -> Schema:
-    """The one Whoosh schema: a document per passage, with its report's title for scoring."""
-    return Schema(
+    """The one Whoosh schema: a document per passage, with its report's title for scoring.
+    Positions are kept in our compact format (postings.py), read by the writer's codec."""
+    schema = Schema(
         sha256=ID(stored=True, sortable=True),
         page=STORED(),
         ordinal=STORED(),
@@ -71,6 +71,9 @@ def build_schema() -> Schema:
         # Whoosh stats the missing column file once per posting when it writes a segment.
         tags=KEYWORD(stored=True, lowercase=True, commas=True, scorable=True),
     )
+    for name in ("text", "title"):
+        schema[name].format = CompactPositions(field_boost=schema[name].format.field_boost)
+    return schema
 
 
 def query_schema() -> Schema:
@@ -182,10 +185,6 @@ def remove_stale_generations(home: Home) -> None:
 #: to a run file and merged the runs back, a third of the index time.
 WRITER_LIMIT_MB = int(os.environ.get("SCRSEARCH_WRITER_MB", "1024"))
 
-#: byte -> field length, as Whoosh decodes the length byte it stores per document and field.
-_LENGTHS = [byte_to_length(b) for b in range(256)]
-
-
 #: Segments with fewer live passages than this are merged (when there are two or more, or
 #: when one is more than half deleted); bigger ones are left as written.
 MERGE_BELOW_PASSAGES = 5_000
@@ -217,7 +216,7 @@ def merge_small_segments(writer, segments):
 
 class _SegmentWriter(SegmentWriter):
     """Whoosh's segment writer with our merge policy and the flush reading document lengths
-    from memory.
+    from memory (whooshfix.LengthTable).
 
     When a segment is flushed, Whoosh asks its length column for each posting's document
     length through a file read per posting (an eighth of index time); the columns are read
@@ -232,63 +231,11 @@ class _SegmentWriter(SegmentWriter):
     def _flush_segment(self):
         self.perdocwriter.close()
         pdr = self.per_document_reader() if self.codec.length_stats else None
-        lengths = _LengthTable(pdr) if pdr is not None else None
+        lengths = whooshfix.LengthTable(pdr) if pdr is not None else None
         self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
         self.fieldwriter.close()
         if pdr is not None:
             pdr.close()
-
-
-class _LengthTable:
-    """Whoosh's doc_field_length() over whole length columns read into memory when a field
-    is first asked for (one byte a document), instead of a file read per call."""
-
-    def __init__(self, reader) -> None:
-        self.reader = reader
-        self.columns: dict[str, bytes | None] = {}
-
-    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int | None:
-        if fieldname not in self.columns:
-            self.columns[fieldname] = self._read(fieldname)
-        column = self.columns[fieldname]
-        if column is None:
-            return default
-        lbyte = column[docnum]
-        return _LENGTHS[lbyte] if lbyte else None  # as Whoosh: None for an empty field
-
-    def _read(self, fieldname: str) -> bytes | None:
-        lenfield = f"_{fieldname}_len"
-        if not self.reader.has_column(lenfield):
-            return None
-        column = self.reader.column_reader(lenfield, LENGTHS_COLUMN)
-        total = self.reader.doc_count_all()
-        if getattr(column, "_typecode", None) == "B":  # one byte a document: read them at once
-            stored = column._dbfile.get(column._basepos, column._count)
-            return stored + bytes(total - len(stored))
-        return bytes(column[docnum] for docnum in range(total))
-
-
-#: Per segment (segments never change once written): its length columns in memory.
-_SEGMENT_LENGTHS: dict[str, _LengthTable] = {}
-
-
-def lengths_in_memory(searcher) -> None:
-    """Make scoring read document lengths from memory in each segment of `searcher`.
-
-    BM25 needs the length of every document it scores; Whoosh reads it from the length
-    column file one document at a time (a fifth of a common word's search time).
-    """
-    for leaf, _offset in searcher.leaf_searchers():
-        reader = leaf.reader()
-        perdoc = getattr(reader, "_perdoc", None)
-        if perdoc is None or not hasattr(reader, "segment"):
-            continue
-        key = reader.segment().segment_id()
-        table = _SEGMENT_LENGTHS.get(key)
-        if table is None:
-            table = _SEGMENT_LENGTHS[key] = _LengthTable(perdoc)
-        table.reader = perdoc  # columns not read yet are read through the open reader
-        perdoc.doc_field_length = table.doc_field_length
 
 
 def open_writer(path: Path) -> IndexWriter:
@@ -299,7 +246,9 @@ def open_writer(path: Path) -> IndexWriter:
     shared corpus; about 1.8 GB at 100,000 pages).
     """
     ix = whoosh_index.open_dir(str(path))
-    return _SegmentWriter(ix, limitmb=WRITER_LIMIT_MB, timeout=60.0, delay=0.25, compound=False)
+    return _SegmentWriter(
+        ix, limitmb=WRITER_LIMIT_MB, timeout=60.0, delay=0.25, compound=False, codec=FlatCodec()
+    )
 
 
 def write_report(

@@ -537,12 +537,12 @@ class _Reader:
             self.ix = search_index.open_for_reading(self.home)
             self.searcher = self.ix.searcher()
             self.generation = generation.path if generation else None
-            search_index.lengths_in_memory(self.searcher)
+            whooshfix.lengths_in_memory(self.searcher)
         elif not self.searcher.up_to_date():
             # Not Searcher.refresh(): it reuses segment readers and misses new deletions.
             self.searcher.close()
             self.searcher = self.ix.searcher()
-            search_index.lengths_in_memory(self.searcher)
+            whooshfix.lengths_in_memory(self.searcher)
         if self.db is None:
             Store(self.home).close()  # creates the catalogue if it is not there yet
             self.db = sqlite3.connect(self.home.catalogue_path, timeout=30)
@@ -793,21 +793,17 @@ def _search_text(searcher, text_query: wq.Query, catalogue: _Catalogue, request:
     A query with a phrase is matched once, counting as it ranks.
     """
     allowed = _allowed_reports(catalogue, request.filters)
-    shas_by_docnum = _global_reports(searcher)
     marks = Highlighter(text_query, searcher.schema)
-    phrases = _score_phrases(searcher, text_query, allowed, shas_by_docnum)
+    phrases = _score_phrases(searcher, text_query, allowed)
     if phrases is not None:
         counts, strengths, picks = phrases
     elif _has_phrase(text_query):
         wanted = request.offset + request.limit
-        top = _TopReports(shas_by_docnum, allowed, max(wanted, 1), count_all=True)
+        top = _TopReports(_global_reports(searcher), allowed, max(wanted, 1), count_all=True)
         searcher.search_with_collector(text_query, top)
         counts, strengths, picks = top.counts, top.best, None
     else:
-        with whooshfix.block_cache():  # the ranking pass reads the blocks the matching read
-            counts, strengths, picks = _rank_words(
-                searcher, text_query, allowed, request, shas_by_docnum
-            )
+        counts, strengths, picks = _rank_words(searcher, text_query, allowed, request)
     wanted = request.offset + request.limit
     page = sorted(strengths, key=strengths.__getitem__, reverse=True)[request.offset : wanted]
     if picks is None:
@@ -821,24 +817,31 @@ def _search_text(searcher, text_query: wq.Query, catalogue: _Catalogue, request:
     return counts, ranked
 
 
-def _rank_words(searcher, text_query, allowed, request, shas_by_docnum):
+def _rank_words(searcher, text_query, allowed, request):
     """Counts, report strengths and (when scored one by one) best passages, for a query
     without phrases."""
     matched, everywhere = _matching(
         searcher, text_query, allowed if request.filters.active else None
     )
-    counts = Counter()
-    for _leaf, offset, ids in matched:
-        counts.update(shas_by_docnum[offset + d] for d in ids)
-    counts = Counter({sha: n for sha, n in counts.items() if sha in allowed})
     within = sum(len(ids) for _leaf, _offset, ids in matched)
     # The ranking pass walks every match, filtered out or not; scoring a passage directly
-    # costs a few times more than walking past one.
-    if within <= SCORE_EACH_LIMIT or within * SCORE_EACH_RATIO <= everywhere:
-        strengths, picks = _score_each(searcher, text_query, matched, shas_by_docnum, allowed)
-        return counts, strengths, picks
+    # costs a few times more than walking past one. Words and pairs of words are scored in
+    # bulk, every match at once, faster than either.
+    if (
+        within <= SCORE_EACH_LIMIT
+        or within * SCORE_EACH_RATIO <= everywhere
+        or whooshfix.scores_in_bulk(text_query)
+    ):
+        scored = _score_each(searcher, text_query, matched, allowed)
+        counts = Counter({sha: len(passages) for sha, passages in scored.items()})
+        return (counts, *_strengths_and_picks(scored))
+    counts = Counter()
+    for leaf, _offset, ids in matched:
+        shas = _segment_reports(leaf.reader())
+        counts.update(shas[d] for d in ids)
+    counts = Counter({sha: n for sha, n in counts.items() if sha in allowed})
     wanted = request.offset + request.limit
-    top = _TopReports(shas_by_docnum, allowed, max(wanted, 1), count_all=False)
+    top = _TopReports(_global_reports(searcher), allowed, max(wanted, 1), count_all=False)
     if wanted:
         searcher.search_with_collector(text_query, top)
     return counts, top.best, None
@@ -866,20 +869,29 @@ def _strength(sha: str, score: float) -> tuple[float, int]:
 
 
 def _score_each(
-    searcher, text_query: wq.Query, matched, shas_by_docnum: list[str], allowed: set[str]
-):
-    """Score every matched passage of the `allowed` reports: each report's strength and its
-    best passages."""
+    searcher, text_query: wq.Query, matched, allowed: set[str]
+) -> dict[str, list[tuple[float, int]]]:
+    """Score every matched passage of the `allowed` reports: report -> [(-score, docnum)]."""
     context = searcher.context()
     scored: dict[str, list[tuple[float, int]]] = {}
     for leaf, offset, ids in matched:
         if not ids:
             continue
-        for docnum, score in _scored_at(text_query.matcher(leaf, context), sorted(ids)):
-            sha = shas_by_docnum[offset + docnum]
-            if sha in allowed:
-                scored.setdefault(sha, []).append((-score, offset + docnum))
-    return _strengths_and_picks(scored)
+        scores = whooshfix.bulk_scores(leaf, text_query, context, ids)
+        if scores is not None:
+            pairs = scores.items()
+        else:
+            pairs = _scored_at(text_query.matcher(leaf, context), sorted(ids))
+        shas = _segment_reports(leaf.reader())
+        for docnum, score in pairs:
+            sha = shas[docnum]
+            passages = scored.get(sha)
+            if passages is None:
+                if sha not in allowed:
+                    continue
+                passages = scored[sha] = []
+            passages.append((-score, offset + docnum))
+    return scored
 
 
 def _scored_at(matcher, docnums: Iterable[int]) -> Iterator[tuple[int, float]]:
@@ -906,21 +918,28 @@ def _strengths_and_picks(scored: dict[str, list[tuple[float, int]]]):
     return strengths, picks
 
 
-def _score_phrases(searcher, text_query: wq.Query, allowed: set[str], shas_by_docnum):
+def _score_phrases(searcher, text_query: wq.Query, allowed: set[str]):
     """(counts, strengths, best passages) for a query that is an exact phrase (or one over
     several fields), every match scored (whooshfix.phrases_scores); None for other queries."""
     if not isinstance(text_query, (wq.Phrase, wq.Or)):
         return None
     context = searcher.context()
-    scored: dict[str, list[tuple[float, int]]] = {}
+    matched = []
     for leaf, offset in searcher.leaf_searchers():
         scores = whooshfix.phrases_scores(leaf, text_query, context)
         if scores is None:
             return None
+        matched.append((offset, _segment_reports(leaf.reader()), scores))
+    scored: dict[str, list[tuple[float, int]]] = {}
+    for offset, shas, scores in matched:
         for docnum, score in scores.items():
-            sha = shas_by_docnum[offset + docnum]
-            if sha in allowed:
-                scored.setdefault(sha, []).append((-score, offset + docnum))
+            sha = shas[docnum]
+            passages = scored.get(sha)
+            if passages is None:
+                if sha not in allowed:
+                    continue
+                passages = scored[sha] = []
+            passages.append((-score, offset + docnum))
     counts = Counter({sha: len(passages) for sha, passages in scored.items()})
     return (counts, *_strengths_and_picks(scored))
 

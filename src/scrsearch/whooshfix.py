@@ -8,23 +8,17 @@ and called when scrsearch.index is imported.
 
 from __future__ import annotations
 
-import contextlib
-from bisect import bisect_left
-from itertools import accumulate
-from pickle import loads
+from bisect import bisect_left, bisect_right
 
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.formats import Positions
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.matching import ReadTooFar
 from whoosh.matching.binary import AndNotMatcher
 from whoosh.query.spans import Span, SpanNear2
-from whoosh.system import _INT_SIZE
+from whoosh.scoring import BM25FScorer, WeightLengthScorer
+from whoosh.util.numeric import byte_to_length
 
 _original_skip_to = W3LeafMatcher.skip_to
 _original_phrase_spans = SpanNear2.SpanNear2Matcher._get_spans
-_original_read_ids = W3LeafMatcher._read_ids
-_original_read_data = W3LeafMatcher._read_data
-_original_decode_positions = Positions.decode_positions
 _original_and_not_first = AndNotMatcher._find_first
 
 
@@ -38,23 +32,6 @@ def _and_not_first(self):
     """
     if self.a.is_active() and self.b.is_active():
         self._find_next()
-
-
-def _read_ids(self):
-    """W3LeafMatcher._read_ids with the delta decoding done by itertools.accumulate (in C)
-    instead of a Python generator: 128 steps a posting block, on every block read."""
-    if self._data is None:
-        self._read_data()
-    ids = self._data[0]
-    self._ids = ids if self._byteids else tuple(accumulate(ids))
-
-
-def _decode_positions(self, valuestring):
-    """Positions.decode_positions with accumulate instead of a Python loop (every phrase
-    candidate decodes the positions of each of its words)."""
-    if not valuestring.endswith(b"."):
-        valuestring += b"."
-    return list(accumulate(loads(valuestring[_INT_SIZE:])))
 
 
 def _skip_to(self, targetid):
@@ -105,54 +82,9 @@ def _phrase_spans(self):
     return [Span(p, p + last) for p in sorted(starts)]
 
 
-#: Decoded posting blocks, while a `block_cache()` is open: {(file, offset): data}.
-_BLOCKS: dict | None = None
-#: At most this many blocks are kept (a block of a text field holds 128 postings and their
-#: positions: about 5 KB decoded, so at most about 50 MB for one search).
-BLOCK_CACHE_BLOCKS = 10_000
-
-
-@contextlib.contextmanager
-def block_cache():
-    """Within this block, a posting block decoded once is not decoded again.
-
-    One search reads the same posting lists twice (finding the matching passages, then
-    ranking them); decoding a block (unpickling and decompressing) is most of the cost of a
-    common word. The cache lives only as long as the block: nothing is kept between searches.
-    """
-    global _BLOCKS
-    outer = _BLOCKS
-    if outer is None:
-        _BLOCKS = {}
-    try:
-        yield
-    finally:
-        if outer is None:
-            _BLOCKS = None
-
-
-def _read_data(self):
-    """W3LeafMatcher._read_data through the block cache, when one is open."""
-    cache = _BLOCKS
-    if cache is None:
-        _original_read_data(self)
-        return
-    key = (id(self._postfile), self._dataoffset)
-    data = cache.get(key)
-    if data is None:
-        _original_read_data(self)
-        if len(cache) < BLOCK_CACHE_BLOCKS:
-            cache[key] = self._data
-    else:
-        self._data = data
-
-
 #: (class, attribute, our version, Whoosh's): the fixes that only make Whoosh faster.
 _SPEEDUPS = (
     (W3LeafMatcher, "skip_to", _skip_to, _original_skip_to),
-    (W3LeafMatcher, "_read_ids", _read_ids, _original_read_ids),
-    (W3LeafMatcher, "_read_data", _read_data, _original_read_data),
-    (Positions, "decode_positions", _decode_positions, _original_decode_positions),
     (SpanNear2.SpanNear2Matcher, "_get_spans", _phrase_spans, _original_phrase_spans),
 )
 #: The fixes of wrong answers.
@@ -174,6 +106,75 @@ def restore_all() -> None:
     """Whoosh exactly as released, bugs included (for the test that shows the bug)."""
     for owner, name, _ours, whooshs in _SPEEDUPS + _BUGFIXES:
         setattr(owner, name, whooshs)
+
+
+# -- document lengths in memory -----------------------------------------------------------------
+
+#: byte -> field length, as Whoosh decodes the length byte it stores per document and field.
+LENGTHS = [byte_to_length(b) for b in range(256)]
+
+
+class LengthTable:
+    """Whoosh's doc_field_length() over whole length columns read into memory when a field
+    is first asked for (one byte a document), instead of a file read per call."""
+
+    def __init__(self, reader) -> None:
+        self.reader = reader
+        self.columns: dict[str, bytes | None] = {}
+
+    def column(self, fieldname: str) -> bytes | None:
+        """A field's length byte of every document, or None when it has no length column."""
+        if fieldname not in self.columns:
+            self.columns[fieldname] = self._read(fieldname)
+        return self.columns[fieldname]
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int | None:
+        column = self.column(fieldname)
+        if column is None:
+            return default
+        lbyte = column[docnum]
+        return LENGTHS[lbyte] if lbyte else None  # as Whoosh: None for an empty field
+
+    def _read(self, fieldname: str) -> bytes | None:
+        lenfield = f"_{fieldname}_len"
+        if not self.reader.has_column(lenfield):
+            return None
+        column = self.reader.column_reader(lenfield, LENGTHS_COLUMN)
+        total = self.reader.doc_count_all()
+        if getattr(column, "_typecode", None) == "B":  # one byte a document: read them at once
+            stored = column._dbfile.get(column._basepos, column._count)
+            return stored + bytes(total - len(stored))
+        return bytes(column[docnum] for docnum in range(total))
+
+
+#: Per segment (segments never change once written): its length columns in memory.
+_SEGMENT_LENGTHS: dict[str, LengthTable] = {}
+
+
+def lengths_in_memory(searcher) -> None:
+    """Make scoring read document lengths from memory in each segment of `searcher`.
+
+    BM25 needs the length of every document it scores; Whoosh reads it from the length
+    column file one document at a time (a fifth of a common word's search time).
+    """
+    for leaf, _offset in searcher.leaf_searchers():
+        reader = leaf.reader()
+        perdoc = getattr(reader, "_perdoc", None)
+        if perdoc is None or not hasattr(reader, "segment"):
+            continue
+        key = reader.segment().segment_id()
+        table = _SEGMENT_LENGTHS.get(key)
+        if table is None:
+            table = _SEGMENT_LENGTHS[key] = LengthTable(perdoc)
+        table.reader = perdoc  # columns not read yet are read through the open reader
+        perdoc.doc_field_length = table.doc_field_length
+
+
+def _length_column(reader, fieldname: str) -> bytes | None:
+    """The length bytes of a segment's field, when `lengths_in_memory` holds them."""
+    perdoc = getattr(reader, "_perdoc", None)
+    table = getattr(getattr(perdoc, "doc_field_length", None), "__self__", None)
+    return table.column(fieldname) if isinstance(table, LengthTable) else None
 
 
 # -- matching document sets -------------------------------------------------------------------
@@ -270,9 +271,11 @@ def phrase_scores(leaf_searcher, q, context, *, scored: bool = True) -> dict[int
     every score 0.0 when not `scored` (only the documents are wanted).
 
     Whoosh finds phrase candidates by leapfrogging the words' matchers through a tree of
-    intersections, several Python calls a posting; here the candidates are the rarest word's
-    documents, and the other words' matchers visit only them. None when this is not an exact
-    phrase in a field with positions (Whoosh's matcher then does it).
+    intersections, several Python calls a posting. Here the candidates are the rarest word's
+    documents with its positions; each other word, rarest first, is read a posting block at
+    a time: a block with no candidate is passed by its header, and only the candidates'
+    positions are decoded. None when this is not an exact phrase in a field with positions,
+    or its postings are not Whoosh 3 blocks (Whoosh's matcher then does it).
     """
     reader = leaf_searcher.reader()
     name = q.fieldname
@@ -292,39 +295,115 @@ def phrase_scores(leaf_searcher, q, context, *, scored: bool = True) -> dict[int
         if (name, btext) not in reader:
             return {}
         btexts.append(btext)
-    # The rarest word's documents are the candidates; the other words' matchers skip to each
-    # (past whole blocks without one), rarest first, and a candidate is dropped at the first
-    # word it lacks, before any positions are read.
-    order = sorted(range(len(btexts)), key=lambda i: reader.doc_frequency(name, btexts[i]))
-    candidates = _term_docnums(reader, name, btexts[order[0]])
-    if not candidates:
-        return {}
     weighting = context.weighting if context is not None else leaf_searcher.weighting
-    matchers = [leaf_searcher.postings(name, btext, weighting=weighting) for btext in btexts]
-    checks = [(i, matchers[i]) for i in order]
+    scorers = [weighting.scorer(leaf_searcher, name, btext) for btext in btexts]
+    if scored and not all(isinstance(s, WeightLengthScorer) for s in scorers):
+        return None
+    matchers = [_block_matcher(reader, name, btext) for btext in btexts]
+    if any(m is None for m in matchers):
+        return None
+    decode = field.format.decode_positions
+    order = sorted(range(len(btexts)), key=lambda i: reader.doc_frequency(name, btexts[i]))
+    weights: list[dict[int, float]] = [{} for _ in btexts]
+    starts: dict[int, set[int]] = {}
+    first = order[0]
+    matcher, deleted = matchers[first]
+    while matcher.is_active():  # the rarest word: every posting is a candidate
+        matcher._read_ids()
+        matcher._read_values()
+        values = matcher._values
+        for k, docnum in enumerate(matcher._ids):
+            starts[docnum] = {p - first for p in decode(values[k])}
+        if scored:
+            matcher._read_weights()
+            weights[first].update(zip(matcher._ids, matcher._weights, strict=True))
+        matcher._next_block()
+    for docnum in deleted:
+        starts.pop(docnum, None)
+    for i in order[1:]:
+        starts = _phrase_word(matchers[i][0], i, starts, decode, weights[i] if scored else None)
+        if not starts:
+            return {}
+    if not scored:
+        return dict.fromkeys(starts, 0.0)
+    dfl = scorers[0].dfl
     scores: dict[int, float] = {}
-    for docnum in sorted(candidates):
-        starts = None
-        for i, matcher in checks:
-            if not matcher.is_active():
-                return scores
-            if matcher.id() < docnum:
-                matcher.skip_to(docnum)
-                if not matcher.is_active():
-                    return scores
-            if matcher.id() != docnum:
-                starts = None
-                break
-            shifted = {p - i for p in matcher.value_as("positions")}
-            starts = shifted if starts is None else starts & shifted
-            if not starts:
-                break
-        if starts and not scored:
-            scores[docnum] = 0.0
-        elif starts:
-            score = _tree_sum([m.score() for m in matchers])
-            scores[docnum] = score * q.boost if q.boost != 1.0 else score
+    if _same_bm25f(scorers):  # BM25F's arithmetic, with what is the same for every word once
+        idfs = [s.idf for s in scorers]
+        K1, B, avgfl = scorers[0].K1, scorers[0].B, scorers[0].avgfl
+        k1_plus_1 = K1 + 1
+        norms = {}
+        for docnum in sorted(starts):
+            fl = dfl(docnum)
+            norm = norms.get(fl)
+            if norm is None:
+                norm = norms[fl] = K1 * ((1 - B) + B * fl / avgfl)
+            parts = [
+                idf * ((w[docnum] * k1_plus_1) / (w[docnum] + norm))
+                for idf, w in zip(idfs, weights, strict=True)
+            ]
+            scores[docnum] = _tree_sum(parts)
+    else:
+        for docnum in sorted(starts):
+            length = dfl(docnum)
+            parts = [s._score(w[docnum], length) for s, w in zip(scorers, weights, strict=True)]
+            scores[docnum] = _tree_sum(parts)
+    if q.boost != 1.0:
+        scores = {docnum: score * q.boost for docnum, score in scores.items()}
     return scores
+
+
+def _same_bm25f(scorers) -> bool:
+    """True when every scorer is Whoosh's BM25F with the same parameters (one field's words),
+    whose `bm25(idf, tf, fl, avgfl, B, K1)` is then computed inline, in its own order."""
+    first = scorers[0]
+    return all(
+        type(s) is BM25FScorer and (s.K1, s.B, s.avgfl) == (first.K1, first.B, first.avgfl)
+        for s in scorers
+    )
+
+
+def _block_matcher(reader, fieldname: str, btext: bytes):
+    """(Whoosh 3 block matcher of a term's postings, deleted docnums), or None when the
+    postings are not read through one (inlined single postings, other codecs)."""
+    matcher = reader.postings(fieldname, btext)
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
+        return matcher, ()
+    child = getattr(matcher, "child", None)  # wrapped to hide deleted documents
+    if isinstance(child, W3LeafMatcher) and not child._byteids:
+        return child, reader.deleted_docs_set
+    return None
+
+
+def _phrase_word(matcher, i: int, starts: dict[int, set[int]], decode, weights) -> dict:
+    """The candidates of `starts` (docnum -> phrase start positions) whose word `i` is at a
+    start + i; its weights for them added to `weights` unless None. A block of the word's
+    postings without a candidate is skipped by its last id, without being read."""
+    candidates = sorted(starts)
+    kept: dict[int, set[int]] = {}
+    j, total = 0, len(candidates)
+    while matcher.is_active() and j < total:
+        if candidates[j] > matcher._maxid:
+            matcher._next_block()
+            continue
+        end = bisect_right(candidates, matcher._maxid, j)
+        matcher._read_ids()
+        where = {docnum: k for k, docnum in enumerate(matcher._ids)}
+        found = [(d, where[d]) for d in candidates[j:end] if d in where]
+        j = end
+        if found:
+            matcher._read_values()
+            values = matcher._values
+            if weights is not None:
+                matcher._read_weights()
+            for docnum, k in found:
+                left = starts[docnum].intersection([p - i for p in decode(values[k])])
+                if left:
+                    kept[docnum] = left
+                    if weights is not None:
+                        weights[docnum] = matcher._weights[k]
+        matcher._next_block()
+    return kept
 
 
 def _tree_sum(values: list[float]) -> float:
@@ -332,6 +411,8 @@ def _tree_sum(values: list[float]) -> float:
     point sums come out bit for bit the same."""
     if len(values) == 1:
         return values[0]
+    if len(values) == 2:
+        return values[0] + values[1]
     half = len(values) // 2
     return _tree_sum(values[:half]) + _tree_sum(values[half:])
 
@@ -350,10 +431,18 @@ def phrases_scores(leaf_searcher, q, context) -> dict[int, float] | None:
     parts = [phrase_scores(leaf_searcher, c, context) for c in q.subqueries]
     if any(p is None for p in parts):
         return None
+    # A document in one part scores that part's score; only those in several are summed.
     combined: dict[int, float] = {}
-    for docnum in set().union(*parts):
-        score = _union_sum(parts, docnum)
-        combined[docnum] = score * q.boost if q.boost != 1.0 else score
+    seen: set[int] = set()
+    shared: set[int] = set()
+    for part in parts:
+        shared.update(seen.intersection(part))
+        seen.update(part)
+        combined.update(part)
+    for docnum in shared:
+        combined[docnum] = _union_sum(parts, docnum)
+    if q.boost != 1.0:
+        combined = {docnum: score * q.boost for docnum, score in combined.items()}
     return combined
 
 
@@ -368,3 +457,88 @@ def _union_sum(parts: list[dict[int, float]], docnum: int) -> float | None:
     if right is None:
         return left
     return left + right
+
+
+# -- word scores in bulk ------------------------------------------------------------------------
+
+
+def scores_in_bulk(q) -> bool:
+    """True when `bulk_scores` can score `q`: a word, or an AND or OR of at most two such
+    parts, unboosted (with two parts, the order Whoosh adds their scores in cannot change
+    the sum)."""
+    from whoosh import query as wq
+
+    if type(q) is wq.Term:
+        return True
+    if type(q) is wq.Or and (q.scale is not None or q.minmatch):
+        return False
+    if type(q) not in (wq.And, wq.Or) or q.boost != 1.0:
+        return False
+    return 1 <= len(q.subqueries) <= 2 and all(scores_in_bulk(c) for c in q.subqueries)
+
+
+def bulk_scores(leaf_searcher, q, context, docnums: set[int]) -> dict[int, float] | None:
+    """docnum -> score of each of `docnums` (documents of one segment that match `q`),
+    bit for bit as Whoosh's matcher scores them; None when `q` is not of a shape
+    `scores_in_bulk` accepts or not scored by BM25F over Whoosh 3 blocks.
+
+    Whoosh scores a match through a tree of matchers, several Python calls a posting. Here
+    each word's postings are read a block at a time (ids and weights as arrays) and BM25F
+    is computed inline for the documents asked for.
+    """
+    from whoosh import query as wq
+
+    if not scores_in_bulk(q):
+        return None
+    if type(q) is wq.Term:
+        return _term_scores(leaf_searcher, q, context, docnums)
+    parts = [bulk_scores(leaf_searcher, c, context, docnums) for c in q.subqueries]
+    if any(p is None for p in parts):
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    first, second = parts
+    if isinstance(q, wq.And):  # every document asked for matches both parts
+        return {docnum: first[docnum] + second[docnum] for docnum in docnums}
+    combined = {**first, **second}
+    for docnum in second.keys() & first.keys():
+        combined[docnum] = first[docnum] + second[docnum]
+    return combined
+
+
+def _term_scores(leaf_searcher, q, context, docnums: set[int]) -> dict[int, float] | None:
+    reader = leaf_searcher.reader()
+    name = q.fieldname
+    if name not in reader.schema:
+        return {}
+    try:
+        btext = reader.schema[name].to_bytes(q.text) if isinstance(q.text, str) else q.text
+    except ValueError:
+        return {}
+    if (name, btext) not in reader:
+        return {}
+    weighting = context.weighting if context is not None else leaf_searcher.weighting
+    scorer = weighting.scorer(leaf_searcher, name, btext)
+    found = _block_matcher(reader, name, btext)
+    if type(scorer) is not BM25FScorer or found is None:
+        return None
+    column = _length_column(reader, name)
+    if column is None:
+        return None
+    matcher, _deleted = found  # deleted documents are never asked for
+    idf, K1, B, avgfl = scorer.idf, scorer.K1, scorer.B, scorer.avgfl
+    k1_plus_1 = K1 + 1
+    # bm25(idf, tf, fl, avgfl, B, K1) in its own order, with the part that depends only on
+    # the document's length byte computed once per byte (a posting's length byte is never 0)
+    norms = [K1 * ((1 - B) + B * fl / avgfl) for fl in LENGTHS]
+    scores: dict[int, float] = {}
+    while matcher.is_active():
+        matcher._read_ids()
+        matcher._read_weights()
+        for docnum, w in zip(matcher._ids, matcher._weights, strict=True):
+            if docnum in docnums:
+                scores[docnum] = idf * ((w * k1_plus_1) / (w + norms[column[docnum]]))
+        matcher._next_block()
+    if q.boost != 1.0:
+        scores = {docnum: score * q.boost for docnum, score in scores.items()}
+    return scores
