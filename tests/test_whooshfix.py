@@ -206,3 +206,38 @@ def test_phrase_scores_are_whooshs_phrase_matcher(ix, text):
             found += len(ours)
     if text != '"was not brought"':
         assert found, f"{text} should be in the corpus"
+
+
+@pytest.mark.parametrize(
+    "text", ["children", "neglect", "health visitor", "school police", "text:neglect"]
+)
+def test_bulk_scores_are_whooshs_matcher_scores(ix, text):
+    """Words and pairs of words scored a block at a time score bit for bit as Whoosh's
+    matcher, deleted passages included in the segments."""
+    q = parse_query(text, ix.schema)
+    assert whooshfix.scores_in_bulk(q)
+    found = 0
+    with ix.searcher() as searcher:
+        whooshfix.lengths_in_memory(searcher)
+        context = searcher.context()
+        for leaf, _offset in searcher.leaf_searchers():
+            docnums = whooshfix.matching_docnums(leaf, q)
+            ours = whooshfix.bulk_scores(leaf, q, context, docnums)
+            assert ours is not None
+            matcher = q.matcher(leaf, context)
+            theirs = {}
+            while matcher.is_active():
+                theirs[matcher.id()] = matcher.score()
+                matcher.next()
+            assert ours == theirs
+            found += len(ours)
+    assert found, f"{text} should be in the corpus"
+
+
+@pytest.mark.parametrize(
+    "text", ["school OR police", "child -police", '"voice of the child"', "assess*"]
+)
+def test_other_shapes_are_not_scored_in_bulk(ix, text):
+    """An OR of words over two fields is one OR of four terms (Whoosh's order of adding them
+    could change the sum); NOTs, phrases and prefixes are left to Whoosh's matchers."""
+    assert not whooshfix.scores_in_bulk(parse_query(text, ix.schema))
