@@ -90,6 +90,8 @@ class CompactPositions(Positions):
         return typecode.encode() + _pack(typecode, deltas)
 
     def decode_positions(self, valuestring):
+        if len(valuestring) == 2:  # one position under 256, the commonest posting
+            return [valuestring[1]]
         if _BIG_ENDIAN:
             return list(accumulate(_unpack(chr(valuestring[0]), valuestring[1:])))
         return list(accumulate(array(_TYPECODES[valuestring[0]], valuestring[1:])))

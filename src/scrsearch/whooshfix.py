@@ -327,24 +327,24 @@ def phrase_scores(leaf_searcher, q, context, *, scored: bool = True) -> dict[int
     if not scored:
         return dict.fromkeys(starts, 0.0)
     dfl = scorers[0].dfl
+    column = _length_column(reader, name)
     scores: dict[int, float] = {}
-    if _same_bm25f(scorers):  # BM25F's arithmetic, with what is the same for every word once
+    if _same_bm25f(scorers) and column is not None:
+        # bm25(idf, tf, fl, avgfl, B, K1) in its own order, the part that depends only on
+        # the document's length byte computed once per byte
         idfs = [s.idf for s in scorers]
         K1, B, avgfl = scorers[0].K1, scorers[0].B, scorers[0].avgfl
         k1_plus_1 = K1 + 1
-        norms = {}
-        for docnum in sorted(starts):
-            fl = dfl(docnum)
-            norm = norms.get(fl)
-            if norm is None:
-                norm = norms[fl] = K1 * ((1 - B) + B * fl / avgfl)
+        norms = [K1 * ((1 - B) + B * fl / avgfl) for fl in LENGTHS]
+        for docnum in starts:
+            norm = norms[column[docnum]]
             parts = [
                 idf * ((w[docnum] * k1_plus_1) / (w[docnum] + norm))
                 for idf, w in zip(idfs, weights, strict=True)
             ]
-            scores[docnum] = _tree_sum(parts)
+            scores[docnum] = parts[0] + parts[1] if len(parts) == 2 else _tree_sum(parts)
     else:
-        for docnum in sorted(starts):
+        for docnum in starts:
             length = dfl(docnum)
             parts = [s._score(w[docnum], length) for s, w in zip(scorers, weights, strict=True)]
             scores[docnum] = _tree_sum(parts)
@@ -355,7 +355,7 @@ def phrase_scores(leaf_searcher, q, context, *, scored: bool = True) -> dict[int
 
 def _same_bm25f(scorers) -> bool:
     """True when every scorer is Whoosh's BM25F with the same parameters (one field's words),
-    whose `bm25(idf, tf, fl, avgfl, B, K1)` is then computed inline, in its own order."""
+    whose `bm25(idf, tf, fl, avgfl, B, K1)` can then be computed inline."""
     first = scorers[0]
     return all(
         type(s) is BM25FScorer and (s.K1, s.B, s.avgfl) == (first.K1, first.B, first.avgfl)
