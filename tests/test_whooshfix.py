@@ -183,6 +183,16 @@ def test_segments_written_with_lengths_in_memory_are_whooshs(tmp_path, ix):
     assert our_blocks == their_blocks and our_scores == their_scores
 
 
+def _matcher_scores(q, leaf, context) -> dict[int, float]:
+    """docnum -> score of every match of Whoosh's own matcher for `q` in one segment."""
+    matcher = q.matcher(leaf, context)
+    scores = {}
+    while matcher.is_active():
+        scores[matcher.id()] = matcher.score()
+        matcher.next()
+    return scores
+
+
 @pytest.mark.parametrize(
     "text",
     ['"voice of the child"', '"child protection plan"', '"multi-agency"', '"the child"',
@@ -197,12 +207,7 @@ def test_phrase_scores_are_whooshs_phrase_matcher(ix, text):
         for leaf, _offset in searcher.leaf_searchers():
             ours = whooshfix.phrases_scores(leaf, q, context)
             assert ours is not None
-            matcher = q.matcher(leaf, context)
-            theirs = {}
-            while matcher.is_active():
-                theirs[matcher.id()] = matcher.score()
-                matcher.next()
-            assert ours == theirs
+            assert ours == _matcher_scores(q, leaf, context)
             found += len(ours)
     if text != '"was not brought"':
         assert found, f"{text} should be in the corpus"
@@ -224,12 +229,7 @@ def test_bulk_scores_are_whooshs_matcher_scores(ix, text):
             docnums = whooshfix.matching_docnums(leaf, q)
             ours = whooshfix.bulk_scores(leaf, q, context, docnums)
             assert ours is not None
-            matcher = q.matcher(leaf, context)
-            theirs = {}
-            while matcher.is_active():
-                theirs[matcher.id()] = matcher.score()
-                matcher.next()
-            assert ours == theirs
+            assert ours == _matcher_scores(q, leaf, context)
             found += len(ours)
     assert found, f"{text} should be in the corpus"
 

@@ -41,9 +41,9 @@ from whoosh.codec.whoosh3 import (
 from whoosh.formats import Positions
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-#: block length (negative for a term's last block), first id, last id, posting count,
+#: data length, 1 for a term's last block (else 0), first id, last id, posting count,
 #: maximum weight, minimum and maximum length bytes, id typecode, weights kind, values kind.
-_HEADER = struct.Struct("<iIIHdBBBBB")
+_HEADER = struct.Struct("<IBIIHdBBBBB")
 
 _BIG_ENDIAN = sys.byteorder == "big"
 
@@ -156,10 +156,9 @@ class FlatPostingsWriter(W3PostingsWriter):
             parts.append(_pack("H" if values_kind == _VALUES_SHORT else "I", ends))
             parts.extend(values)
 
-        data = b"".join(parts)
-        length = len(data) * (-1 if last else 1)
+        data = b"".join(parts)  # empty for one posting without weights or values
         header = _HEADER.pack(
-            length, ids[0], ids[-1], count, self._maxweight,
+            len(data), int(last), ids[0], ids[-1], count, self._maxweight,
             length_to_byte(self._minlength), length_to_byte(self._maxlength),
             ord(id_code), weights_kind, values_kind,
         )  # fmt: skip
@@ -196,12 +195,12 @@ class FlatLeafMatcher(W3LeafMatcher):
         self._values = None
         self._i = 0
         (
-            length, self._first_id, self._maxid, self._blocklength, self._maxweight,
+            length, last, self._first_id, self._maxid, self._blocklength, self._maxweight,
             minlength, maxlength, id_code, self._weights_kind, self._values_kind,
         ) = _HEADER.unpack(self._postfile.get(position, _HEADER.size))  # fmt: skip
-        self._lastblock = length < 0
+        self._lastblock = bool(last)
         self._dataoffset = position + _HEADER.size
-        self._nextoffset = self._dataoffset + abs(length)
+        self._nextoffset = self._dataoffset + length
         self._compression = 0
         self._minlength = byte_to_length(minlength)
         self._maxlength = byte_to_length(maxlength)

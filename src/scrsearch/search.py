@@ -882,16 +882,27 @@ def _score_each(
             pairs = scores.items()
         else:
             pairs = _scored_at(text_query.matcher(leaf, context), sorted(ids))
-        shas = _segment_reports(leaf.reader())
-        for docnum, score in pairs:
-            sha = shas[docnum]
-            passages = scored.get(sha)
-            if passages is None:
-                if sha not in allowed:
-                    continue
-                passages = scored[sha] = []
-            passages.append((-score, offset + docnum))
+        _add_scored(scored, allowed, _segment_reports(leaf.reader()), offset, pairs)
     return scored
+
+
+def _add_scored(
+    scored: dict[str, list[tuple[float, int]]],
+    allowed: set[str],
+    shas: list[str],
+    offset: int,
+    pairs: Iterable[tuple[int, float]],
+) -> None:
+    """Add one segment's scored passages (docnum, score) of the `allowed` reports to
+    `scored` (report -> [(-score, global docnum)]); `shas` is the segment's docnum -> report."""
+    for docnum, score in pairs:
+        sha = shas[docnum]
+        passages = scored.get(sha)
+        if passages is None:
+            if sha not in allowed:
+                continue
+            passages = scored[sha] = []
+        passages.append((-score, offset + docnum))
 
 
 def _scored_at(matcher, docnums: Iterable[int]) -> Iterator[tuple[int, float]]:
@@ -932,14 +943,7 @@ def _score_phrases(searcher, text_query: wq.Query, allowed: set[str]):
         matched.append((offset, _segment_reports(leaf.reader()), scores))
     scored: dict[str, list[tuple[float, int]]] = {}
     for offset, shas, scores in matched:
-        for docnum, score in scores.items():
-            sha = shas[docnum]
-            passages = scored.get(sha)
-            if passages is None:
-                if sha not in allowed:
-                    continue
-                passages = scored[sha] = []
-            passages.append((-score, offset + docnum))
+        _add_scored(scored, allowed, shas, offset, scores.items())
     counts = Counter({sha: len(passages) for sha, passages in scored.items()})
     return (counts, *_strengths_and_picks(scored))
 
