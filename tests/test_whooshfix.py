@@ -221,6 +221,7 @@ def test_bulk_scores_are_whooshs_matcher_scores(ix, text):
     matcher, deleted passages included in the segments."""
     q = parse_query(text, ix.schema)
     assert whooshfix.scores_in_bulk(q)
+    assert whooshfix.matches_are_postings(q) == (" " not in text)  # one word, not an AND
     found = 0
     with ix.searcher() as searcher:
         whooshfix.lengths_in_memory(searcher)
@@ -230,6 +231,8 @@ def test_bulk_scores_are_whooshs_matcher_scores(ix, text):
             ours = whooshfix.bulk_scores(leaf, q, context, docnums)
             assert ours is not None
             assert ours == _matcher_scores(q, leaf, context)
+            if whooshfix.matches_are_postings(q):  # every match, with no set asked for
+                assert whooshfix.bulk_scores(leaf, q, context, None) == ours
             found += len(ours)
     assert found, f"{text} should be in the corpus"
 
@@ -240,4 +243,6 @@ def test_bulk_scores_are_whooshs_matcher_scores(ix, text):
 def test_other_shapes_are_not_scored_in_bulk(ix, text):
     """An OR of words over two fields is one OR of four terms (Whoosh's order of adding them
     could change the sum); NOTs, phrases and prefixes are left to Whoosh's matchers."""
-    assert not whooshfix.scores_in_bulk(parse_query(text, ix.schema))
+    q = parse_query(text, ix.schema)
+    assert not whooshfix.scores_in_bulk(q)
+    assert not whooshfix.matches_are_postings(q)

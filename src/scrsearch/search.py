@@ -484,6 +484,7 @@ class _Catalogue:
     documents: dict[str, Document]
     tags: dict[str, list[ReportTag]]
     _values: dict[str, dict[str, list]] = field(default_factory=dict)
+    _pairs: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, home: Home) -> _Catalogue:
@@ -497,6 +498,18 @@ class _Catalogue:
         doc = self.documents.get(sha)
         value = getattr(doc, facet, None) if doc else None
         return [] if value in (None, "") else [str(value)]
+
+    def facet_pairs(self, sha: str) -> tuple[tuple[str, str], ...]:
+        """(facet, value) for every value of every facet field of a report; computed once
+        per report and catalogue."""
+        pairs = self._pairs.get(sha)
+        if pairs is None:
+            pairs = self._pairs[sha] = tuple(
+                (facet, value)
+                for facet in search_index.FACET_FIELDS
+                for value in self.facet_values(sha, facet)
+            )
+        return pairs
 
     def tag_ids(self, sha: str) -> set[str]:
         return {t.term_id for t in self.tags.get(sha, ())}
@@ -820,6 +833,12 @@ def _search_text(searcher, text_query: wq.Query, catalogue: _Catalogue, request:
 def _rank_words(searcher, text_query, allowed, request):
     """Counts, report strengths and (when scored one by one) best passages, for a query
     without phrases."""
+    if not request.filters.active and whooshfix.matches_are_postings(text_query):
+        # A word's matches are its postings: scored in bulk, with no matching set first.
+        everything = [(leaf, offset, None) for leaf, offset in searcher.leaf_searchers()]
+        scored = _score_each(searcher, text_query, everything, allowed)
+        counts = Counter({sha: len(passages) for sha, passages in scored.items()})
+        return (counts, *_strengths_and_picks(scored))
     matched, everywhere = _matching(
         searcher, text_query, allowed if request.filters.active else None
     )
@@ -871,16 +890,19 @@ def _strength(sha: str, score: float) -> tuple[float, int]:
 def _score_each(
     searcher, text_query: wq.Query, matched, allowed: set[str]
 ) -> dict[str, list[tuple[float, int]]]:
-    """Score every matched passage of the `allowed` reports: report -> [(-score, docnum)]."""
+    """Score every matched passage of the `allowed` reports: report -> [(-score, docnum)].
+    `matched` is (leaf, offset, the segment's matching docnums, or None for every match)."""
     context = searcher.context()
     scored: dict[str, list[tuple[float, int]]] = {}
     for leaf, offset, ids in matched:
-        if not ids:
+        if ids is not None and not ids:
             continue
         scores = whooshfix.bulk_scores(leaf, text_query, context, ids)
         if scores is not None:
             pairs = scores.items()
         else:
+            if ids is None:
+                ids = whooshfix.matching_docnums(leaf, text_query)
             pairs = _scored_at(text_query.matcher(leaf, context), sorted(ids))
         _add_scored(scored, allowed, _segment_reports(leaf.reader()), offset, pairs)
     return scored
@@ -1027,12 +1049,12 @@ def _first_tagged_passages(searcher, shas: Sequence[str], tag_ids: set[str]):
 
 def _facet_counts(report_hits: Counter, catalogue: _Catalogue) -> dict[str, list[dict]]:
     """For each facet field, how many matching reports have each value (most first)."""
-    counts: dict[str, Counter] = {f: Counter() for f in search_index.FACET_FIELDS}
-    for sha in report_hits:
-        for facet, counter in counts.items():
-            counter.update(catalogue.facet_values(sha, facet))
+    counted = Counter(itertools.chain.from_iterable(map(catalogue.facet_pairs, report_hits)))
+    counts: dict[str, list[tuple[str, int]]] = {f: [] for f in search_index.FACET_FIELDS}
+    for (facet, value), n in counted.items():
+        counts[facet].append((value, n))
     return {
-        facet: [{"value": v, "count": n} for v, n in sorted(c.items(), key=lambda x: (-x[1], x[0]))]
+        facet: [{"value": v, "count": n} for v, n in sorted(c, key=lambda x: (-x[1], x[0]))]
         for facet, c in counts.items()
     }
 

@@ -477,10 +477,21 @@ def scores_in_bulk(q) -> bool:
     return 1 <= len(q.subqueries) <= 2 and all(scores_in_bulk(c) for c in q.subqueries)
 
 
-def bulk_scores(leaf_searcher, q, context, docnums: set[int]) -> dict[int, float] | None:
-    """docnum -> score of each of `docnums` (documents of one segment that match `q`),
-    bit for bit as Whoosh's matcher scores them; None when `q` is not of a shape
-    `scores_in_bulk` accepts or not scored by BM25F over Whoosh 3 blocks.
+def matches_are_postings(q) -> bool:
+    """True when `q`'s matches are all its words' postings (a word, or an OR of words as a
+    word over several fields is parsed): `bulk_scores` then needs no matching set."""
+    from whoosh import query as wq
+
+    if type(q) is wq.Term:
+        return True
+    return type(q) is wq.Or and scores_in_bulk(q) and all(type(c) is wq.Term for c in q.subqueries)
+
+
+def bulk_scores(leaf_searcher, q, context, docnums: set[int] | None) -> dict[int, float] | None:
+    """docnum -> score of each of `docnums` (documents of one segment that match `q`; None
+    for every match, when `matches_are_postings(q)`), bit for bit as Whoosh's matcher
+    scores them; None when `q` is not of a shape `scores_in_bulk` accepts or not scored by
+    BM25F over Whoosh 3 blocks.
 
     Whoosh scores a match through a tree of matchers, several Python calls a posting. Here
     each word's postings are read a block at a time (ids and weights as arrays) and BM25F
@@ -499,6 +510,8 @@ def bulk_scores(leaf_searcher, q, context, docnums: set[int]) -> dict[int, float
         return parts[0]
     first, second = parts
     if isinstance(q, wq.And):  # every document asked for matches both parts
+        if docnums is None:
+            docnums = first.keys() & second.keys()
         return {docnum: first[docnum] + second[docnum] for docnum in docnums}
     combined = {**first, **second}
     for docnum in second.keys() & first.keys():
@@ -506,7 +519,7 @@ def bulk_scores(leaf_searcher, q, context, docnums: set[int]) -> dict[int, float
     return combined
 
 
-def _term_scores(leaf_searcher, q, context, docnums: set[int]) -> dict[int, float] | None:
+def _term_scores(leaf_searcher, q, context, docnums: set[int] | None) -> dict[int, float] | None:
     reader = leaf_searcher.reader()
     name = q.fieldname
     if name not in reader.schema:
@@ -525,7 +538,7 @@ def _term_scores(leaf_searcher, q, context, docnums: set[int]) -> dict[int, floa
     column = _length_column(reader, name)
     if column is None:
         return None
-    matcher, _deleted = found  # deleted documents are never asked for
+    matcher, deleted = found
     idf, K1, B, avgfl = scorer.idf, scorer.K1, scorer.B, scorer.avgfl
     k1_plus_1 = K1 + 1
     # bm25(idf, tf, fl, avgfl, B, K1) in its own order, with the part that depends only on
@@ -535,10 +548,18 @@ def _term_scores(leaf_searcher, q, context, docnums: set[int]) -> dict[int, floa
     while matcher.is_active():
         matcher._read_ids()
         matcher._read_weights()
-        for docnum, w in zip(matcher._ids, matcher._weights, strict=True):
-            if docnum in docnums:
+        pairs = zip(matcher._ids, matcher._weights, strict=True)
+        if docnums is None:
+            for docnum, w in pairs:
                 scores[docnum] = idf * ((w * k1_plus_1) / (w + norms[column[docnum]]))
+        else:
+            for docnum, w in pairs:
+                if docnum in docnums:
+                    scores[docnum] = idf * ((w * k1_plus_1) / (w + norms[column[docnum]]))
         matcher._next_block()
+    if docnums is None:  # deleted documents are never asked for, but are in the postings
+        for docnum in deleted:
+            scores.pop(docnum, None)
     if q.boost != 1.0:
         scores = {docnum: score * q.boost for docnum, score in scores.items()}
     return scores
