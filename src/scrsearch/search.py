@@ -799,11 +799,14 @@ def _search_text(searcher, text_query: wq.Query, catalogue: _Catalogue, request:
     into a union of terms materialised on every search. Reports not in the catalogue as
     indexed (removed, or not yet marked) are left out.
 
-    Words, ANDs, ORs and NOTs: the matching passages are found as sets (no scoring) and
-    counted per report. When few are left within the filters, each is scored; otherwise
-    reports are ranked by their best passage in one scored pass that skips what cannot reach
-    the page (`_TopReports`), and only the page's reports are scored for their best passages.
-    A query with a phrase is matched once, counting as it ranks.
+    An exact phrase (over its fields) is found and scored a posting block at a time
+    (whooshfix.phrases_scores). A word, or two words AND-ed, is scored in bulk, every match
+    at once (whooshfix.bulk_scores). Other words, ANDs, ORs and NOTs: the matching passages
+    are found as sets (no scoring) and counted per report; when few are left within the
+    filters, each is scored; otherwise reports are ranked by their best passage in one
+    scored pass that skips what cannot reach the page (`_TopReports`), and only the page's
+    reports are scored for their best passages. Any other query with a phrase is matched
+    once, counting as it ranks.
     """
     allowed = _allowed_reports(catalogue, request.filters)
     marks = Highlighter(text_query, searcher.schema)
@@ -835,22 +838,22 @@ def _rank_words(searcher, text_query, allowed, request):
     without phrases."""
     if not request.filters.active and whooshfix.matches_are_postings(text_query):
         # A word's matches are its postings: scored in bulk, with no matching set first.
-        everything = [(leaf, offset, None) for leaf, offset in searcher.leaf_searchers()]
-        scored = _score_each(searcher, text_query, everything, allowed)
-        counts = Counter({sha: len(passages) for sha, passages in scored.items()})
-        return (counts, *_strengths_and_picks(scored))
-    matched, everywhere = _matching(
-        searcher, text_query, allowed if request.filters.active else None
-    )
-    within = sum(len(ids) for _leaf, _offset, ids in matched)
-    # The ranking pass walks every match, filtered out or not; scoring a passage directly
-    # costs a few times more than walking past one. Words and pairs of words are scored in
-    # bulk, every match at once, faster than either.
-    if (
-        within <= SCORE_EACH_LIMIT
-        or within * SCORE_EACH_RATIO <= everywhere
-        or whooshfix.scores_in_bulk(text_query)
-    ):
+        matched = [(leaf, offset, None) for leaf, offset in searcher.leaf_searchers()]
+        each = True
+    else:
+        matched, everywhere = _matching(
+            searcher, text_query, allowed if request.filters.active else None
+        )
+        within = sum(len(ids) for _leaf, _offset, ids in matched)
+        # The ranking pass walks every match, filtered out or not; scoring a passage
+        # directly costs a few times more than walking past one. Words and pairs of words
+        # are scored in bulk, every match at once, faster than either.
+        each = (
+            within <= SCORE_EACH_LIMIT
+            or within * SCORE_EACH_RATIO <= everywhere
+            or whooshfix.scores_in_bulk(text_query)
+        )
+    if each:
         scored = _score_each(searcher, text_query, matched, allowed)
         counts = Counter({sha: len(passages) for sha, passages in scored.items()})
         return (counts, *_strengths_and_picks(scored))
