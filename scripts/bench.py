@@ -177,13 +177,16 @@ class Cli:
             )
         return run
 
+    def _help(self, command: str) -> str | None:
+        """`scrsearch COMMAND --help`, or None when there is no such command."""
+        probe = subprocess.run(self.argv([command, "--help"], None), capture_output=True, text=True)
+        return probe.stdout if probe.returncode == 0 else None
+
     def has_command(self, name: str) -> bool:
-        probe = subprocess.run(self.argv([name, "--help"], None), capture_output=True, text=True)
-        return probe.returncode == 0
+        return self._help(name) is not None
 
     def has_option(self, command: str, option: str) -> bool:
-        probe = subprocess.run(self.argv([command, "--help"], None), capture_output=True, text=True)
-        return probe.returncode == 0 and option in probe.stdout
+        return option in (self._help(command) or "")
 
 
 @dataclass

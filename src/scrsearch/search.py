@@ -854,9 +854,7 @@ def _rank_words(searcher, text_query, allowed, request):
             or whooshfix.scores_in_bulk(text_query)
         )
     if each:
-        scored = _score_each(searcher, text_query, matched, allowed)
-        counts = Counter({sha: len(passages) for sha, passages in scored.items()})
-        return (counts, *_strengths_and_picks(scored))
+        return _rank_scored(_score_each(searcher, text_query, matched, allowed))
     counts = Counter()
     for leaf, _offset, ids in matched:
         shas = _segment_reports(leaf.reader())
@@ -944,14 +942,19 @@ def _scored_at(matcher, docnums: Iterable[int]) -> Iterator[tuple[int, float]]:
             yield docnum, matcher.score()
 
 
-def _strengths_and_picks(scored: dict[str, list[tuple[float, int]]]):
-    """From each report's scored passages (-score, docnum): its strength and best passages."""
-    strengths, picks = {}, {}
-    for sha, passages in scored.items():
-        passages.sort()
-        picks[sha] = [(docnum, -score) for score, docnum in passages[:PASSAGES_PER_REPORT]]
-        strengths[sha] = _strength(sha, picks[sha][0][1])
-    return strengths, picks
+def _rank_scored(scored: dict[str, list[tuple[float, int]]]):
+    """From each report's scored passages (-score, docnum): (matching passages per report,
+    each report's strength, its best passages)."""
+    counts = Counter({sha: len(passages) for sha, passages in scored.items()})
+    picks = {sha: _top_passages(passages) for sha, passages in scored.items()}
+    strengths = {sha: _strength(sha, best[0][1]) for sha, best in picks.items()}
+    return counts, strengths, picks
+
+
+def _top_passages(scored: list[tuple[float, int]]) -> list[tuple[int, float]]:
+    """The best PASSAGES_PER_REPORT of one report's (-score, docnum): (docnum, score)."""
+    scored.sort()
+    return [(docnum, -score) for score, docnum in scored[:PASSAGES_PER_REPORT]]
 
 
 def _score_phrases(searcher, text_query: wq.Query, allowed: set[str]):
@@ -969,8 +972,7 @@ def _score_phrases(searcher, text_query: wq.Query, allowed: set[str]):
     scored: dict[str, list[tuple[float, int]]] = {}
     for offset, shas, scores in matched:
         _add_scored(scored, allowed, shas, offset, scores.items())
-    counts = Counter({sha: len(passages) for sha, passages in scored.items()})
-    return (counts, *_strengths_and_picks(scored))
+    return _rank_scored(scored)
 
 
 def _best_passages(searcher, text_query: wq.Query, shas: Sequence[str]):
@@ -991,8 +993,7 @@ def _best_passages(searcher, text_query: wq.Query, shas: Sequence[str]):
             mine = itertools.chain.from_iterable(range(start, end) for start, end in runs)
             for docnum, score in _scored_at(text_query.matcher(leaf, context), mine):
                 scored.append((-score, offset + docnum))
-        scored.sort()
-        picks[sha] = [(docnum, -score) for score, docnum in scored[:PASSAGES_PER_REPORT]]
+        picks[sha] = _top_passages(scored)
     return picks
 
 

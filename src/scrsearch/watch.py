@@ -167,10 +167,9 @@ def add_watch(
     home: Home, name: str, request: SearchRequest, *, include_existing: bool = False
 ) -> Watch:
     """Save a watch; what matches now counts as seen unless `include_existing`."""
-    from . import index as search_index
-    from .search import parse_query
+    from .search import parse_query, query_schema
 
-    parse_query(request.query, search_index.query_schema())  # a bad query fails now, not later
+    parse_query(request.query, query_schema())  # a bad query fails now, not later
     seen = [] if include_existing else sorted(_current_matches(home, request))
     with Store(home) as store:
         return WatchStore(store).add(name, request, seen)

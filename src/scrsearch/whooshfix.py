@@ -237,29 +237,43 @@ def matching_docnums(leaf_searcher, q, context=None) -> set[int]:
 
 def _term_docnums(reader, fieldname: str, text) -> set[int]:
     """The live docnums holding a term, read block by block from its posting list."""
-    if fieldname not in reader.schema:
+    btext = _term_bytes(reader, fieldname, text)
+    if btext is None:
         return set()
-    try:
-        btext = reader.schema[fieldname].to_bytes(text) if isinstance(text, str) else text
-    except ValueError:
-        return set()
-    if (fieldname, btext) not in reader:
-        return set()
-    matcher = reader.postings(fieldname, btext)
-    deleted = None
-    if not isinstance(matcher, W3LeafMatcher):  # wrapped to hide deleted documents
-        child = getattr(matcher, "child", None)
-        if not isinstance(child, W3LeafMatcher) or child._byteids:
-            return set(matcher.all_ids())
-        matcher, deleted = child, reader.deleted_docs_set
+    found = _block_matcher(reader, fieldname, btext)
+    if found is None:
+        return set(reader.postings(fieldname, btext).all_ids())
+    matcher, deleted = found
     ids: list[int] = []
     while matcher.is_active():
         if matcher._ids is None:
             matcher._read_ids()
         ids.extend(matcher._ids[matcher._i :])
         matcher._next_block()
-    found = set(ids)
-    return found - deleted if deleted else found
+    return set(ids).difference(deleted)
+
+
+def _term_bytes(reader, fieldname: str, text) -> bytes | None:
+    """A term's bytes in the field's encoding when the segment holds it, else None."""
+    if fieldname not in reader.schema:
+        return None
+    try:
+        btext = reader.schema[fieldname].to_bytes(text) if isinstance(text, str) else text
+    except ValueError:
+        return None
+    return btext if (fieldname, btext) in reader else None
+
+
+def _block_matcher(reader, fieldname: str, btext: bytes):
+    """(Whoosh 3 block matcher of a term's postings, deleted docnums), or None when the
+    postings are not read through one (inlined single postings, other codecs)."""
+    matcher = reader.postings(fieldname, btext)
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
+        return matcher, ()
+    child = getattr(matcher, "child", None)  # wrapped to hide deleted documents
+    if isinstance(child, W3LeafMatcher) and not child._byteids:
+        return child, reader.deleted_docs_set
+    return None
 
 
 # -- exact phrases ------------------------------------------------------------------------------
@@ -286,15 +300,9 @@ def phrase_scores(leaf_searcher, q, context, *, scored: bool = True) -> dict[int
         return None
     if field.format.supports("characters"):
         return None
-    btexts = []
-    for word in q.words:
-        try:
-            btext = field.to_bytes(word)
-        except ValueError:
-            return {}
-        if (name, btext) not in reader:
-            return {}
-        btexts.append(btext)
+    btexts = [_term_bytes(reader, name, word) for word in q.words]
+    if None in btexts:
+        return {}
     weighting = context.weighting if context is not None else leaf_searcher.weighting
     scorers = [weighting.scorer(leaf_searcher, name, btext) for btext in btexts]
     if scored and not all(isinstance(s, WeightLengthScorer) for s in scorers):
@@ -361,18 +369,6 @@ def _same_bm25f(scorers) -> bool:
         type(s) is BM25FScorer and (s.K1, s.B, s.avgfl) == (first.K1, first.B, first.avgfl)
         for s in scorers
     )
-
-
-def _block_matcher(reader, fieldname: str, btext: bytes):
-    """(Whoosh 3 block matcher of a term's postings, deleted docnums), or None when the
-    postings are not read through one (inlined single postings, other codecs)."""
-    matcher = reader.postings(fieldname, btext)
-    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
-        return matcher, ()
-    child = getattr(matcher, "child", None)  # wrapped to hide deleted documents
-    if isinstance(child, W3LeafMatcher) and not child._byteids:
-        return child, reader.deleted_docs_set
-    return None
 
 
 def _phrase_word(matcher, i: int, starts: dict[int, set[int]], decode, weights) -> dict:
@@ -522,13 +518,8 @@ def bulk_scores(leaf_searcher, q, context, docnums: set[int] | None) -> dict[int
 def _term_scores(leaf_searcher, q, context, docnums: set[int] | None) -> dict[int, float] | None:
     reader = leaf_searcher.reader()
     name = q.fieldname
-    if name not in reader.schema:
-        return {}
-    try:
-        btext = reader.schema[name].to_bytes(q.text) if isinstance(q.text, str) else q.text
-    except ValueError:
-        return {}
-    if (name, btext) not in reader:
+    btext = _term_bytes(reader, name, q.text)
+    if btext is None:
         return {}
     weighting = context.weighting if context is not None else leaf_searcher.weighting
     scorer = weighting.scorer(leaf_searcher, name, btext)
