@@ -216,6 +216,8 @@ def _exhaustive(home: Home, text: str, filters=None):
 )
 @pytest.mark.parametrize("path", ["ranking pass", "scored one by one"])
 def test_ranking_and_counts_match_scoring_every_passage(home, text, filter_args, path, monkeypatch):
+    """The strict ranking (`--all-words`: every word in one passage, the best passage's
+    BM25F) agrees with Whoosh scoring every passage."""
     from scrsearch import search as search_module
 
     if path == "ranking pass":  # the block-skipping _TopReports, whatever the match count
@@ -226,7 +228,8 @@ def test_ranking_and_counts_match_scoring_every_passage(home, text, filter_args,
     filters = make_filters(**filter_args)
     order, best, counts = _exhaustive(home, text, filters)
     assert order, f"{text!r} should match something in the corpus"
-    payload = search(home, SearchRequest(text, filters=filters, limit=len(order) + 5))
+    strict = {"filters": filters, "all_words": True}
+    payload = search(home, SearchRequest(text, limit=len(order) + 5, **strict))
     assert [r["sha256"] for r in payload["results"]] == order
     for result in payload["results"]:
         assert result["score"] == pytest.approx(best[result["sha256"]], abs=1e-4)
@@ -235,7 +238,7 @@ def test_ranking_and_counts_match_scoring_every_passage(home, text, filter_args,
     # Page by page (each page ranked in its own pass) gives the same order.
     paged = []
     for offset in range(0, len(order), 3):
-        page = search(home, SearchRequest(text, filters=filters, limit=3, offset=offset))
+        page = search(home, SearchRequest(text, limit=3, offset=offset, **strict))
         paged += [r["sha256"] for r in page["results"]]
     assert paged == order
 

@@ -166,7 +166,17 @@ def _keyword(value: str) -> str:
 _FIELD_RE = re.compile(r"(?:^|[\s(])([A-Za-z_]+):(?=\S)")
 
 
+#: Longest query accepted (Whoosh's parser takes time growing with the square of a query's
+#: length; no real question is this long).
+MAX_QUERY_CHARS = 2000
+
+
 def _check_query_shape(text: str) -> None:
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"the query is {len(text):,} characters long; shorten it to at most "
+            f"{MAX_QUERY_CHARS:,} (a few words or phrases find more)"
+        )
     if text.count('"') % 2:
         raise QueryError(f'the query {text!r} has an unclosed quote: close the "phrase"')
     depth = 0
@@ -485,6 +495,7 @@ class _Catalogue:
     tags: dict[str, list[ReportTag]]
     _values: dict[str, dict[str, list]] = field(default_factory=dict)
     _pairs: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    _titles: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, home: Home) -> _Catalogue:
@@ -510,6 +521,23 @@ class _Catalogue:
                 for value in self.facet_values(sha, facet)
             )
         return pairs
+
+    def title_terms(self, sha: str, analyzer) -> frozenset[str]:
+        """The index terms of a report's title; computed once per report and catalogue."""
+        terms = self._titles.get(sha)
+        if terms is None:
+            doc = self.documents.get(sha)
+            title = (doc.title or "") if doc else ""
+            terms = self._titles[sha] = frozenset(t.text for t in analyzer(title))
+        return terms
+
+    def places(self, kind: str) -> frozenset[str]:
+        """The localities (kind "locality") or regions the indexed reports are of."""
+        return frozenset(
+            value
+            for doc in self.documents.values()
+            if (value := doc.locality if kind == "locality" else doc.region)
+        )
 
     def tag_ids(self, sha: str) -> set[str]:
         return {t.term_id for t in self.tags.get(sha, ())}
@@ -630,6 +658,8 @@ class SearchRequest:
     offset: int = 0
     facets: bool = True
     explain: bool = False
+    all_words: bool = False  # every bare word in one passage, as before best match
+    expand: bool = True  # search the field's acronyms and synonyms too
 
 
 def search(home: Home, request: SearchRequest) -> dict:
@@ -637,6 +667,9 @@ def search(home: Home, request: SearchRequest) -> dict:
     if request.limit < 0 or request.offset < 0:
         raise UsageError("--limit and --offset must be 0 or more")
     ix, searcher, catalogue = _reader(home).fresh()
+    best = _best_match(request, searcher.schema, catalogue)
+    if best is not None:
+        return _search_best(home, searcher, catalogue, request, best)
     text_query = _request_query(request, catalogue)
     if text_query is not None:
         report_hits, ranked = _search_text(searcher, text_query, catalogue, request)
@@ -655,6 +688,7 @@ def search(home: Home, request: SearchRequest) -> dict:
     payload = {
         "query": request.query,
         "filters": request.filters.to_json(),
+        "match": "all",
         "total": len(report_hits),
         "passages_total": sum(report_hits.values()),
         "limit": request.limit,
@@ -663,6 +697,18 @@ def search(home: Home, request: SearchRequest) -> dict:
         "results": results,
     }
     return payload
+
+
+def _best_match(request: SearchRequest, schema, catalogue: _Catalogue):
+    from . import bestmatch
+
+    return bestmatch.best_match(request, schema, catalogue)
+
+
+def _search_best(home: Home, searcher, catalogue: _Catalogue, request: SearchRequest, best):
+    from . import bestmatch
+
+    return bestmatch.search_best(home, searcher, catalogue, request, best)
 
 
 def _count_reports(searcher, matching: wq.Query, allowed: set[str] | None = None) -> Counter:
@@ -1098,6 +1144,10 @@ def iter_passages(
     `all_passages`, every passage of each matching report is yielded, hits or not.
     """
     ix, searcher, catalogue = _reader(home).fresh()
+    best = _best_match(request, searcher.schema, catalogue)
+    if best is not None:
+        yield from _iter_best_passages(searcher, catalogue, request, best, all_passages)
+        return
     # A passage is a hit by its own text: a word in the report's title would make every
     # passage of that report one.
     text_query = _request_query(request, catalogue, fields=("text",))
@@ -1136,6 +1186,42 @@ def iter_passages(
             yield report, passage
 
 
+def _export_order(catalogue: _Catalogue):
+    """Reports in a stable order for exports: year, title, sha256."""
+
+    def order(sha: str):
+        doc = catalogue.documents[sha]
+        return (doc.year or 0, doc.title or doc.original_name, sha)
+
+    return order
+
+
+def _iter_best_passages(searcher, catalogue, request, best, all_passages: bool):
+    """`iter_passages` for a best-match query: the matching reports' passages that hold any
+    of its concepts (every passage with `all_passages`), in page order."""
+    from . import bestmatch
+
+    marks = bestmatch.highlighter(best, searcher.schema)
+    hits = dict(bestmatch.report_hits(searcher, catalogue, request, best))
+    for sha in sorted(hits, key=_export_order(catalogue)):
+        report = report_json(catalogue.documents[sha], catalogue.tags.get(sha, []))
+        mine = hits[sha]
+        if all_passages:
+            docnums = [
+                h.docnum for h in searcher.search(wq.Term("sha256", sha), limit=None, scored=False)
+            ]
+        else:
+            docnums = list(mine)
+        rows = [(d, searcher.stored_fields(d)) for d in docnums]
+        rows.sort(key=lambda row: row[1]["ordinal"])
+        for docnum, stored in rows:
+            matched = docnum in mine
+            passage = _passage_json(stored, mine.get(docnum, 0.0), marks if matched else None)
+            passage["ordinal"] = stored["ordinal"]
+            passage["matched"] = matched
+            yield report, passage
+
+
 def matching_reports(home: Home, request: SearchRequest) -> dict[str, int]:
     """The reports a search matches (sha256 -> matching passages), as search counts them.
 
@@ -1143,6 +1229,11 @@ def matching_reports(home: Home, request: SearchRequest) -> dict[str, int]:
     index documents of reports the catalogue has as indexed, like search results.
     """
     ix, searcher, catalogue = _reader(home).fresh()
+    best = _best_match(request, searcher.schema, catalogue)
+    if best is not None:
+        from . import bestmatch
+
+        return bestmatch.matching_reports(searcher, catalogue, request, best)
     text_query = _request_query(request, catalogue)
     if text_query is None:
         return dict(_browse_reports(catalogue, request.filters))

@@ -554,3 +554,92 @@ def _term_scores(leaf_searcher, q, context, docnums: set[int] | None) -> dict[in
     if q.boost != 1.0:
         scores = {docnum: score * q.boost for docnum, score in scores.items()}
     return scores
+
+
+# -- postings as arrays, for best-match ranking ------------------------------------------------
+
+
+def term_postings(leaf_searcher, fieldname: str, text, context=None):
+    """(live docnums, term frequencies, BM25F scorer) of a term in one segment, the first two
+    as numpy arrays read a posting block at a time; None when the segment lacks the term."""
+    import numpy as np
+
+    reader = leaf_searcher.reader()
+    btext = _term_bytes(reader, fieldname, text)
+    if btext is None:
+        return None
+    weighting = context.weighting if context is not None else leaf_searcher.weighting
+    scorer = weighting.scorer(leaf_searcher, fieldname, btext)
+    found = _block_matcher(reader, fieldname, btext)
+    ids: list[int] = []
+    weights: list[float] = []
+    if found is None:
+        matcher, deleted = reader.postings(fieldname, btext), ()
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+    else:
+        matcher, deleted = found
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            ids.extend(matcher._ids)
+            weights.extend(matcher._weights)
+            matcher._next_block()
+    id_array = np.fromiter(ids, dtype=np.int64, count=len(ids))
+    weight_array = np.fromiter(weights, dtype=np.float32, count=len(weights))
+    if deleted:
+        live = ~np.isin(id_array, np.fromiter(deleted, dtype=np.int64))
+        id_array, weight_array = id_array[live], weight_array[live]
+    return id_array, weight_array, scorer
+
+
+def length_norms(reader, fieldname: str, K1: float, B: float, avgfl: float):
+    """BM25's length part K1 * ((1 - B) + B * length / avgfl) of every document of a segment
+    (numpy), from its length bytes; None when the field has no length column in memory."""
+    import numpy as np
+
+    column = _length_column(reader, fieldname)
+    if column is None:
+        return None
+    table = np.array([K1 * ((1 - B) + B * fl / avgfl) for fl in LENGTHS], dtype=np.float64)
+    return table[np.frombuffer(column, dtype=np.uint8)]
+
+
+def term_positions(reader, fieldname: str, text, docnums: list[int]) -> dict[int, list[int]]:
+    """Token positions of a term in each of the ascending `docnums` of one segment that hold
+    it; posting blocks without any of them are passed by their headers."""
+    btext = _term_bytes(reader, fieldname, text)
+    if btext is None or not docnums:
+        return {}
+    found = _block_matcher(reader, fieldname, btext)
+    decode = reader.schema[fieldname].format.decode_positions
+    out: dict[int, list[int]] = {}
+    if found is None:
+        matcher = reader.postings(fieldname, btext)
+        for docnum in docnums:
+            if not matcher.is_active():
+                break
+            if matcher.id() < docnum:
+                matcher.skip_to(docnum)
+            if matcher.is_active() and matcher.id() == docnum:
+                out[docnum] = list(decode(matcher.value()))
+        return out
+    matcher, _deleted = found
+    j, total = 0, len(docnums)
+    while matcher.is_active() and j < total:
+        if docnums[j] > matcher._maxid:
+            matcher._next_block()
+            continue
+        end = bisect_right(docnums, matcher._maxid, j)
+        matcher._read_ids()
+        where = {docnum: k for k, docnum in enumerate(matcher._ids)}
+        hits = [(d, where[d]) for d in docnums[j:end] if d in where]
+        j = end
+        if hits:
+            matcher._read_values()
+            for docnum, k in hits:
+                out[docnum] = list(decode(matcher._values[k]))
+        matcher._next_block()
+    return out

@@ -11,7 +11,16 @@ from ..errors import UsageError
 from ..models import DOC_TYPES, STATUSES
 from ..store import Store
 from . import EXIT_FAILED, main
-from .options import emit_json, filter_options, home_of, pop_filters, progress_bar, width, wrap
+from .options import (
+    emit_json,
+    filter_options,
+    home_of,
+    match_options,
+    pop_filters,
+    progress_bar,
+    width,
+    wrap,
+)
 
 
 @main.command()
@@ -108,15 +117,45 @@ def _describe(entry: dict) -> str:
     return " · ".join(str(b) for b in bits) + f" · id {entry['report_id']}"
 
 
+def _reading_notes(payload: dict) -> list[str]:
+    """How a best-match query was read: places and years understood, expansions, ignored
+    and unknown words, and whether what follows is only partial."""
+    notes = []
+    if payload.get("understood"):
+        bits = ", ".join(f"{k} {v}" for k, v in payload["understood"].items())
+        notes.append(f"understood: {bits} (ranked first; --locality/--year filter strictly)")
+    for word, forms in (payload.get("expanded") or {}).items():
+        notes.append(f"also searched for {word}: " + ", ".join(forms) + " (--no-expand: off)")
+    if payload.get("ignored"):
+        notes.append("ignored: " + " ".join(payload["ignored"]))
+    for word in payload.get("unknown") or []:
+        close = (payload.get("suggestions") or {}).get(word)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        notes.append(f"no passage holds {word!r}{hint}")
+    if payload.get("partial"):
+        notes.append("no report holds all the words together: partial matches follow")
+    elif payload.get("match") == "best" and payload["results"] == [] and payload.get("unknown"):
+        notes.append("nothing in the corpus matches these words")
+    return notes
+
+
 def render_results(payload: dict, *, facets_shown: int = 6) -> None:
     """Print search results for a person: reports, their best passages, facet counts."""
     total, shown = payload["total"], len(payload["results"])
     query = payload["query"] or "(no query: browsing)"
     click.echo(f"{total} report(s) match {query} ({payload['passages_total']} passages)")
+    for line in _reading_notes(payload):
+        click.echo(wrap(line, "  "))
     for n, entry in enumerate(payload["results"], payload["offset"] + 1):
         click.echo("")
-        click.echo(click.style(wrap(entry["title"], " " * 4, first=f"{n:>2}. "), bold=True))
+        title = entry["title"] + ("  [partial]" if entry.get("partial") else "")
+        click.echo(click.style(wrap(title, " " * 4, first=f"{n:>2}. "), bold=True))
         click.echo(wrap(_describe(entry), "    "))
+        if entry.get("partial") and entry.get("missing"):
+            click.echo(wrap("lacks: " + ", ".join(entry["missing"]), "    "))
+        if entry.get("score_parts"):
+            parts = " · ".join(f"{k} {v}" for k, v in entry["score_parts"].items())
+            click.echo(wrap(f"score {entry['score']}: {parts}", "    "))
         for passage in entry["passages"]:
             text = _highlight(passage["highlighted"])
             click.echo(wrap(text, " " * 10, first=f"    p.{passage['page']:<5}"))
@@ -133,11 +172,13 @@ def render_results(payload: dict, *, facets_shown: int = 6) -> None:
             more = f" · +{len(values) - facets_shown} more" if len(values) > facets_shown else ""
             click.echo(wrap(listed + more, " " * 17, first=f"  {facet:<15}"))
     end = payload["offset"] + shown
-    if end < total:
+    if payload.get("partial_total") and end < total + payload["partial_total"] and end >= total:
+        click.echo(f"\nShowing {payload['offset'] + 1}-{end}; more partial matches: --offset {end}")
+    elif end < total:
         click.echo(f"\nShowing {payload['offset'] + 1}-{end} of {total}; next page: --offset {end}")
 
 
-@main.command(name="search")
+@main.command(name="search", context_settings={"ignore_unknown_options": True})
 @click.argument("query", required=False, default="")
 @filter_options
 @click.option(
@@ -148,30 +189,43 @@ def render_results(payload: dict, *, facets_shown: int = 6) -> None:
     help="Reports to show.",
 )
 @click.option("--offset", default=0, type=click.IntRange(0), help="Reports to skip (paging).")
-@click.option("--explain", is_flag=True, help="Show which cues produced each result's tags.")
+@click.option(
+    "--explain", is_flag=True, help="Show each result's score parts and the cues of its tags."
+)
+@match_options
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.pass_context
-def search_cmd(ctx, query, limit, offset, explain, fmt, **kwargs):
+def search_cmd(ctx, query, limit, offset, explain, all_words, no_expand, fmt, **kwargs):
     """Search the indexed reports; results are reports, best first, with their best passages.
 
     \b
     QUERY syntax:
-      bruising infant          every word must match (stemmed), ranked by BM25F
-      "voice of the child"     an exact phrase
-      neglect OR "self harm"   either
-      NOT police, -police      exclude a word
-      safeguard*               a prefix
-      theme:neglect year:2017  a field (title, subject, locality, region, year, doc_type,
-                               source, theme, risk, issue, tag)
+      bruising baby not mobile  best match: reports that answer all the words rank
+                                first (stop words ignored, acronyms and synonyms
+                                of the field searched too, places and years
+                                among the words ranked first)
+      +school                   a word that must be there
+      "voice of the child"      an exact phrase
+      neglect OR "self harm"    either (AND, OR, NOT: strict, per passage)
+      NOT police, -police       exclude a word
+      safeguard*                a prefix
+      theme:neglect year:2017   a field (title, subject, locality, region, year,
+                                doc_type, source, theme, risk, issue, tag)
     With no QUERY, lists the reports that pass the filters (strongest evidence first).
     """
     from ..search import SearchRequest, search
 
     home = home_of(ctx)
     request = SearchRequest(
-        query=query, filters=pop_filters(kwargs), limit=limit, offset=offset, explain=explain
+        query=query,
+        filters=pop_filters(kwargs),
+        limit=limit,
+        offset=offset,
+        explain=explain,
+        all_words=all_words,
+        expand=not no_expand,
     )
     payload = search(home, request)
     if fmt == "json":

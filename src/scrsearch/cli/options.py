@@ -99,6 +99,20 @@ FILTER_KEYS = (
 )  # fmt: skip
 
 
+def match_options(func: Callable) -> Callable:
+    """--all-words and --no-expand: how bare words of a query match."""
+    func = click.option(
+        "--no-expand",
+        is_flag=True,
+        help="Search only the words typed, not the field's acronyms and synonyms.",
+    )(func)
+    return click.option(
+        "--all-words",
+        is_flag=True,
+        help="Strict: every word in one passage (no best match, no expansions).",
+    )(func)
+
+
 def pop_filters(kwargs: dict) -> Filters:
     """Take the filter options out of a command's kwargs and check them."""
     from ..search import make_filters
