@@ -169,15 +169,21 @@ def _suggestions(searcher, unknown: list[str]) -> dict[str, list[str]]:
 
 
 def _surface(searcher, analyzer, stem: str) -> str | None:
-    """A word of the text that the index stores as `stem` (as written in a passage)."""
+    """The shortest word of a few passages that the index stores as `stem` ("neglect", not
+    "neglectful"), as written in the text."""
+    seen: set[str] = set()
     for leaf, _offset in searcher.leaf_searchers():
         reader = leaf.reader()
         if ("text", stem) not in reader:
             continue
-        for docnum in reader.postings("text", stem).all_ids():
+        for n, docnum in enumerate(reader.postings("text", stem).all_ids()):
+            if n == 5:
+                break
             text = reader.stored_fields(docnum).get("text", "")
-            for token in analyzer(text, chars=True):
-                if token.text == stem:
-                    return text[token.startchar : token.endchar].lower()
-            break
-    return None
+            seen.update(
+                text[t.startchar : t.endchar].lower()
+                for t in analyzer(text, chars=True)
+                if t.text == stem
+            )
+        break
+    return min(seen, key=lambda w: (len(w), w)) if seen else None

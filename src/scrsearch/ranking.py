@@ -16,7 +16,7 @@ The rule, in order (the constants below are its knobs, measured with
 3. **Which reports match** (the total, facets, stats, exports, watches): a report matches when
    it holds every concept somewhere (all but one when the query has `SHARE_FROM` concepts or
    more), every required one (`+word`, "phrases"), and the query's two most specific concepts
-   together in one passage. Reports that hold some of the query but fail the rule are
+   together in one passage. When a concept is in no passage at all, nothing matches. Reports that hold some of the query but fail the rule are
    *partial*: shown after the matches, marked as such, and never counted.
 """
 
@@ -204,7 +204,7 @@ def rank_best(
     required = np.array([c.required for c in concepts]) & known
     need = int(known.sum()) - (1 if known.sum() >= SHARE_FROM else 0)
     matches = (held[known].sum(axis=0) >= need) & held[required].all(axis=0)
-    if any(c.required and df[i] == 0 for i, c in enumerate(concepts)):
+    if unknown:  # a word no passage holds: whatever comes back lacks it
         matches[:] = False
     specific = [int(i) for i in np.argsort(-idf)[:2] if known[i]]
     if len(specific) == 2:

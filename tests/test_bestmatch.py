@@ -1,0 +1,155 @@
+"""Best match over the real corpus: natural questions, the field's vocabulary, partial and
+empty answers, places and years among the words, stop words, and the strict mode."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from scrsearch.cli import main
+from scrsearch.config import Home
+from scrsearch.errors import QueryError
+from scrsearch.pipeline import add_paths, run_index
+from scrsearch.query import analyze
+from scrsearch.search import SearchRequest, make_filters, matching_reports, search
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, corpus_dir):
+    """Inspections, joint inspection letters and statutory guidance, indexed once."""
+    home = Home(tmp_path_factory.mktemp("best") / "home").ensure()
+    add_paths(
+        home, [corpus_dir / "ofsted-jtai", corpus_dir / "ofsted-ilacs", corpus_dir / "dfe-guidance"]
+    )
+    run_index(home)
+    return home
+
+
+def _words(text: str) -> str:
+    return re.sub(r"[\s\-]+", " ", text).lower()
+
+
+def test_a_natural_question_finds_reports_that_answer_it(home):
+    question = "parents who misuse drugs and alcohol"
+    best = search(home, SearchRequest(question, limit=5))
+    strict = search(home, SearchRequest(question, limit=5, all_words=True))
+    assert best["match"] == "best" and strict["match"] == "all"
+    assert best["total"] > strict["total"], "best match finds what one passage cannot hold"
+    assert {"who", "and"} <= set(best["ignored"])
+    top = best["results"][0]
+    assert not top["partial"] and top["missing"] == []
+    text = " ".join(_words(p["text"]) for p in top["passages"])
+    assert "alcohol" in text and "parent" in text
+
+
+def test_an_acronym_finds_its_spelled_out_form_and_back(home):
+    acronym = search(home, SearchRequest("CSE", limit=50))
+    assert acronym["expanded"] == {"CSE": ["child sexual exploitation"]}
+    spelled_only = [
+        r
+        for r in acronym["results"]
+        if any("child sexual exploitation" in _words(p["text"]) for p in r["passages"])
+    ]
+    assert spelled_only, "passages that only spell it out are found"
+    plain = search(home, SearchRequest("CSE", limit=0, expand=False))
+    assert plain["expanded"] == {} and plain["total"] < acronym["total"]
+    spelled = search(home, SearchRequest("child sexual exploitation", limit=0))
+    assert "CSE" in spelled["expanded"]["child sexual exploitation"]
+
+
+def test_an_acronym_that_is_an_ordinary_word_expands_only_in_capitals(home):
+    assert search(home, SearchRequest("CIN plans", limit=0))["expanded"].get("CIN")
+    assert "cin" not in search(home, SearchRequest("cin plans", limit=0))["expanded"]
+
+
+def test_an_expansion_scores_below_the_form_typed():
+    analyzed = analyze("LADO", lambda text: text.lower().split())
+    typed, expansion = analyzed.concepts[0].forms
+    assert typed.weight == 1.0 and expansion.weight < typed.weight
+
+
+def test_a_word_nothing_holds_gives_partial_matches_and_says_so(home):
+    payload = search(home, SearchRequest("xylophonist neglect", limit=3))
+    assert payload["unknown"] == ["xylophonist"]
+    assert payload["total"] == 0 and payload["partial"] is True
+    assert payload["results"] and all(r["partial"] for r in payload["results"])
+    assert all(r["missing"] == [] or "xylophonist" not in r["missing"] for r in payload["results"])
+    result = CliRunner().invoke(main, ["--home", str(home.root), "search", "xylophonist neglect"])
+    assert result.exit_code == 0
+    assert "no passage holds 'xylophonist'" in result.output
+    assert "partial matches follow" in result.output and "[partial]" in result.output
+
+
+def test_a_misspelt_word_gets_suggestions_from_the_corpus(home):
+    payload = search(home, SearchRequest("negelct", limit=0))
+    assert payload["unknown"] == ["negelct"]
+    assert "neglect" in payload["suggestions"]["negelct"]
+
+
+def test_words_the_corpus_never_holds_answer_nothing(home):
+    payload = search(home, SearchRequest("qwzxv vbnmkj", limit=10))
+    assert payload["results"] == [] and payload["total"] == 0
+    assert payload["unknown"] == ["qwzxv", "vbnmkj"]
+
+
+def test_a_place_among_the_words_ranks_its_reports_first(home):
+    payload = search(home, SearchRequest("neglect Bradford", limit=20))
+    assert payload["understood"] == {"locality": "Bradford"}
+    localities = [r["locality"] for r in payload["results"]]
+    assert localities[0] == "Bradford"
+    first_other = next(i for i, loc in enumerate(localities) if loc != "Bradford")
+    assert "Bradford" not in localities[first_other:], "the place's reports come first"
+    strict = search(home, SearchRequest("neglect", filters=make_filters(localities=["Bradford"])))
+    assert payload["total"] > strict["total"], "a place word ranks; --locality filters"
+
+
+def test_a_year_among_the_words_ranks_that_years_reports_first(home):
+    payload = search(home, SearchRequest("neglect 2016", limit=3))
+    assert payload["understood"] == {"year": 2016}
+    assert payload["results"][0]["year"] == 2016
+
+
+def test_stop_words_are_never_highlighted_and_the_phrase_ranks_first(home):
+    payload = search(home, SearchRequest("voice of the child", limit=5))
+    assert set(payload["ignored"]) == {"of", "the"}
+    for result in payload["results"]:
+        for passage in result["passages"]:
+            marked = {m.lower() for m in re.findall(r"<mark>(.*?)</mark>", passage["highlighted"])}
+            assert not marked & {"of", "the"}
+    # The words as typed (stemmed, as the index holds them) rank first without quotes.
+    assert re.search(r"voices? of the child", _words(payload["results"][0]["passages"][0]["text"]))
+
+
+def test_a_plus_word_is_required(home):
+    payload = search(home, SearchRequest("neglect +police", limit=20))
+    assert payload["total"] > 0
+    for result in payload["results"]:
+        if not result["partial"]:
+            assert "police" not in result["missing"]
+
+
+def test_stats_watch_and_export_count_what_search_counts(home):
+    request = SearchRequest("bruising babies", limit=0)
+    assert len(matching_reports(home, request)) == search(home, request)["total"]
+
+
+def test_explain_shows_the_score_parts(home):
+    result = search(home, SearchRequest("domestic abuse", limit=1, explain=True))["results"][0]
+    parts = result["score_parts"]
+    assert {"best_passage", "further_passages", "coverage", "proximity", "title"} <= set(parts)
+    assert parts["best_passage"] > 0
+
+
+def test_a_query_may_start_with_a_minus_word(home):
+    result = CliRunner().invoke(
+        main, ["--home", str(home.root), "search", "-police neglect", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert '"total"' in result.output
+
+
+def test_a_very_long_query_is_refused_with_a_message(home):
+    with pytest.raises(QueryError, match="at most 2,000"):
+        search(home, SearchRequest("neglect " * 400))
