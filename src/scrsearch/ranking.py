@@ -16,8 +16,9 @@ The rule, in order (the constants below are its knobs, measured with
 3. **Which reports match** (the total, facets, stats, exports, watches): a report matches when
    it holds every concept somewhere (all but one when the query has `SHARE_FROM` concepts or
    more), every required one (`+word`, "phrases"), and the query's two most specific concepts
-   together in one passage. When a concept is in no passage at all, nothing matches. Reports that hold some of the query but fail the rule are
-   *partial*: shown after the matches, marked as such, and never counted.
+   together in one passage. When a concept is in no passage at all, nothing matches. Reports
+   that hold some of the query but fail the rule are *partial*: shown after the matches,
+   marked as such, and never counted.
 """
 
 from __future__ import annotations
