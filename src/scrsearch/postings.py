@@ -53,6 +53,9 @@ _WEIGHTS_ONE, _WEIGHTS_SAME, _WEIGHTS_BYTES, _WEIGHTS_FLOATS = range(4)
 _VALUES_NONE, _VALUES_FIXED, _VALUES_SHORT, _VALUES_LONG = range(4)
 
 
+#: An id typecode -> its numpy dtype (blocks are stored little-endian).
+_NUMPY_IDS = {"B": "<u1", "H": "<u2", "I": "<u4"}
+
 #: A typecode's byte -> the typecode.
 _TYPECODES = {ord(code): code for code in "BHI"}
 
@@ -238,6 +241,31 @@ class FlatLeafMatcher(W3LeafMatcher):
             self._weights = array("f", list(self._data[start : start + count]))
         else:
             self._weights = _unpack("f", self._data[start : start + 4 * count])
+
+    def block_arrays(self):
+        """This block's ids (int64) and weights (float32) as numpy arrays, decoded in C."""
+        import numpy as np
+
+        if self._data is None:
+            self._read_data()
+        data, count, kind = self._data, self._blocklength, self._weights_kind
+        ids = np.empty(count, dtype=np.int64)
+        ids[0] = self._first_id
+        if count > 1:
+            deltas = np.frombuffer(data, dtype=_NUMPY_IDS[self._id_code], count=count - 1)
+            np.cumsum(deltas, out=ids[1:])
+            ids[1:] += self._first_id
+        start = self._ids_end()
+        if kind == _WEIGHTS_ONE:
+            weights = np.ones(count, dtype=np.float32)
+        elif kind == _WEIGHTS_SAME:
+            weights = np.full(count, struct.unpack_from("<f", data, start)[0], dtype=np.float32)
+        elif kind == _WEIGHTS_BYTES:
+            weights = np.frombuffer(data, dtype=np.uint8, count=count, offset=start)
+            weights = weights.astype(np.float32)
+        else:
+            weights = np.frombuffer(data, dtype="<f4", count=count, offset=start)
+        return ids, weights
 
     def _read_values(self):
         if self._data is None:

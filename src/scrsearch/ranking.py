@@ -102,9 +102,8 @@ def rank_best(
     context = searcher.context()
     total_docs = max(searcher.doc_count(), 1)
     df = np.zeros(k, dtype=np.int64)
-    pieces: list[
-        tuple
-    ] = []  # per segment: (offset, local ids, report numbers, scores k x n, phrase)
+    pieces: list[tuple] = []  # per segment: (leaf, offset, ids, reports, scores k x n, phrase)
+    admitted = None  # report number -> whether `allowed` holds it
     for leaf, offset in searcher.leaf_searchers():
         reader = leaf.reader()
         size = reader.doc_count_all()
@@ -150,10 +149,11 @@ def rank_best(
             hit &= ~_form_mask(leaf, form, size, context)
         ids = np.flatnonzero(hit)
         if allowed is not None and len(ids):
-            keep = np.fromiter(
-                (_REPORT_SHAS[n] in allowed for n in numbers[ids]), dtype=bool, count=len(ids)
-            )
-            ids = ids[keep]
+            if admitted is None or len(admitted) < len(_REPORT_SHAS):
+                admitted = np.fromiter(
+                    (s in allowed for s in _REPORT_SHAS), bool, len(_REPORT_SHAS)
+                )
+            ids = ids[admitted[numbers[ids]]]
         if not len(ids):
             continue
         phrase = np.zeros(len(ids), dtype=bool)

@@ -417,13 +417,17 @@ class Highlighter:
         if not (self.words or self.patterns or self.phrases):
             return [], set()
         tokens = [(t.text, t.startchar, t.endchar) for t in self.analyzer(text, chars=True)]
+        stems = [t[0] for t in tokens]
+        firsts = {words[0] for words in self.phrases}
         spans, terms = [], set()
         for i, (stem, start, end) in enumerate(tokens):
             if stem in self.words or any(p.match(stem) for p in self.patterns):
                 spans.append((start, end))
                 terms.add(stem)
+            if stem not in firsts:
+                continue
             for words in self.phrases:
-                if [t[0] for t in tokens[i : i + len(words)]] == words:
+                if stems[i : i + len(words)] == words:
                     spans.append((start, tokens[i + len(words) - 1][2]))
                     terms.update(words)
         return _merge(spans), terms

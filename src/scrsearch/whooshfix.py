@@ -571,24 +571,27 @@ def term_postings(leaf_searcher, fieldname: str, text, context=None):
     weighting = context.weighting if context is not None else leaf_searcher.weighting
     scorer = weighting.scorer(leaf_searcher, fieldname, btext)
     found = _block_matcher(reader, fieldname, btext)
-    ids: list[int] = []
-    weights: list[float] = []
-    if found is None:
-        matcher, deleted = reader.postings(fieldname, btext), ()
+    if found is not None and hasattr(found[0], "block_arrays"):  # our flat blocks
+        matcher, deleted = found
+        id_parts, weight_parts = [], []
+        while matcher.is_active():
+            block_ids, block_weights = matcher.block_arrays()
+            id_parts.append(block_ids)
+            weight_parts.append(block_weights)
+            matcher._next_block()
+        id_array = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int64)
+        weight_array = np.concatenate(weight_parts) if weight_parts else np.zeros(0, np.float32)
+    else:
+        matcher = reader.postings(fieldname, btext)  # hides deleted documents itself
+        deleted = ()
+        ids: list[int] = []
+        weights: list[float] = []
         while matcher.is_active():
             ids.append(matcher.id())
             weights.append(matcher.weight())
             matcher.next()
-    else:
-        matcher, deleted = found
-        while matcher.is_active():
-            matcher._read_ids()
-            matcher._read_weights()
-            ids.extend(matcher._ids)
-            weights.extend(matcher._weights)
-            matcher._next_block()
-    id_array = np.fromiter(ids, dtype=np.int64, count=len(ids))
-    weight_array = np.fromiter(weights, dtype=np.float32, count=len(weights))
+        id_array = np.fromiter(ids, dtype=np.int64, count=len(ids))
+        weight_array = np.fromiter(weights, dtype=np.float32, count=len(weights))
     if deleted:
         live = ~np.isin(id_array, np.fromiter(deleted, dtype=np.int64))
         id_array, weight_array = id_array[live], weight_array[live]
