@@ -80,6 +80,8 @@ def export_meta(home: Home, request: SearchRequest, *, all_passages: bool, fmt: 
         "type": "meta",
         "query": request.query,
         "filters": request.filters.to_json(),
+        "match": "all" if request.all_words else "best",
+        "expand": request.expand,
         "all_passages": all_passages,
         "format": fmt,
         "scrsearch_version": __version__,

@@ -13,7 +13,7 @@ import click
 
 from .. import export as exporting
 from . import main
-from .options import LazyChoice, emit_json, filter_options, home_of, pop_filters
+from .options import LazyChoice, emit_json, filter_options, home_of, match_options, pop_filters
 
 if TYPE_CHECKING:
     from .. import stats as statistics
@@ -48,8 +48,9 @@ if TYPE_CHECKING:
     is_flag=True,
     help="CSV as UTF-8 with a byte-order mark, so Excel reads accents right.",
 )
+@match_options
 @click.pass_context
-def export_cmd(ctx, query, fmt, output, all_passages, excel, **kwargs):
+def export_cmd(ctx, query, fmt, output, all_passages, excel, all_words, no_expand, **kwargs):
     """Export every passage matching QUERY and the filters, one row a passage.
 
     \b
@@ -70,7 +71,9 @@ def export_cmd(ctx, query, fmt, output, all_passages, excel, **kwargs):
     from ..search import SearchRequest
 
     home = home_of(ctx)
-    request = SearchRequest(query=query, filters=pop_filters(kwargs))
+    request = SearchRequest(
+        query=query, filters=pop_filters(kwargs), all_words=all_words, expand=not no_expand
+    )
     summary = exporting.export(
         home, request, fmt=fmt, output=output, all_passages=all_passages, excel=excel,
         stdout=sys.stdout,
@@ -171,8 +174,9 @@ def _csv_text(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     help="Also draw a bar chart (one --by) or heat map (two --by, pairs); needs "
     "the plot extra: pip install 'scrsearch[plot]'.",
 )
+@match_options
 @click.pass_context
-def stats_cmd(ctx, query, by, cooccurrence, size, terms, fmt, plot, **kwargs):
+def stats_cmd(ctx, query, by, cooccurrence, size, terms, fmt, plot, all_words, no_expand, **kwargs):
     """Count REPORTS (not passages) matching QUERY and the filters, by field or tag.
 
     \b
@@ -193,7 +197,7 @@ def stats_cmd(ctx, query, by, cooccurrence, size, terms, fmt, plot, **kwargs):
 
     home = home_of(ctx)
     filters = pop_filters(kwargs)
-    request = SearchRequest(query=query, filters=filters)
+    request = SearchRequest(query=query, filters=filters, all_words=all_words, expand=not no_expand)
     if cooccurrence and by:
         raise click.UsageError("give either --by or --cooccurrence, not both")
     if not cooccurrence and (terms or size != 2):
