@@ -378,3 +378,27 @@ def test_serve_on_another_host_warns_there_is_no_login(web_home):
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_report_passages_listed_for_a_query_are_those_the_highlighter_marks(web_home):
+    from scrsearch.report_detail import passage_stems, report_passages, show_report
+    from scrsearch.search import Highlighter, parse_query, query_schema
+    from scrsearch.web.app import _matching
+
+    report_id = json.loads(cli(web_home, "search", "strategy meetings", "--format", "json"))[
+        "results"
+    ][0]["report_id"]
+    shown = show_report(web_home, report_id)
+    passages = report_passages(shown.text, shown.doc.sha256)
+    stems = passage_stems(passages)
+    schema = query_schema()
+    queries = ("child", "safeguard*", '"strategy meetings"', "police OR housing",
+               "meetings -police", '"voice of the child" neglect', "title:inspection")  # fmt: skip
+    for query in queries:
+        highlighter = Highlighter(parse_query(query, schema), schema)
+        every = [i for i, p in enumerate(passages) if highlighter.spans(p.text)]
+        assert _matching(highlighter, passages, stems) == every, query
+        assert every or query == "title:inspection", query
+    # A query of report fields only marks no words: the page lists every passage.
+    only_fields = Highlighter(parse_query("theme:neglect", schema), schema)
+    assert _matching(only_fields, passages, stems) == list(range(len(passages)))

@@ -85,3 +85,13 @@ def tag_evidence(
             if shown is not None and len(shown) < per_tag:
                 shown.append(passage)
     return found
+
+
+def passage_stems(passages: Sequence[ReportPassage]) -> list[tuple[str, ...]]:
+    """Each passage's index terms in order (the text field's analyzer: lower-cased, stemmed),
+    so that a query's words can be looked up in a report's passages without analysing them
+    again for each query."""
+    from .search import query_schema
+
+    analyzer = query_schema()["text"].analyzer
+    return [tuple(token.text for token in analyzer(p.text)) for p in passages]

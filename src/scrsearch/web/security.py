@@ -5,8 +5,9 @@ makes sure that even a mistake there could not run script, since only /static/ap
 The stored originals are served without the policy: Chromium's PDF viewer is a plugin that
 `object-src 'none'` would block; they go out as application/pdf with nosniff instead.
 
-`Server-Timing` gives the time spent in library calls (`search`) and in all (`total`), so
-page timings beyond the search itself can be measured from outside (scripts/web_timings.py).
+`Server-Timing` gives the time spent in library calls (`library`: search, show, a report's
+passages, export, stats) and in all (`total`, to the first byte), so what the web layer adds
+beyond the search itself can be measured from outside (scripts/web_timings.py).
 """
 
 from __future__ import annotations
@@ -45,12 +46,12 @@ class SecurityHeaders:
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
                 total = (time.perf_counter() - start) * 1000
-                search = scope["state"].get("search_ms", 0.0)
+                library = scope["state"].get("search_ms", 0.0)
                 headers = list(message.get("headers", []))
                 headers += COMMON
                 if not is_original:
                     headers.append((b"content-security-policy", CSP.encode()))
-                timing = f"search;dur={search:.1f}, total;dur={total:.1f}"
+                timing = f"library;dur={library:.1f}, total;dur={total:.1f}"
                 headers.append((b"server-timing", timing.encode()))
                 if scope["path"] != "/static" and not scope["path"].startswith("/static/"):
                     headers.append((b"cache-control", b"no-store"))
