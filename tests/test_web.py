@@ -19,7 +19,6 @@ import pytest
 pytest.importorskip("starlette", reason="the web extra is not installed: pip install -e '.[web]'")
 
 from click.testing import CliRunner  # noqa: E402
-from starlette.testclient import TestClient  # noqa: E402
 
 from scrsearch.cli import main  # noqa: E402
 from scrsearch.config import Home  # noqa: E402
@@ -27,13 +26,19 @@ from scrsearch.export import COLUMNS  # noqa: E402
 from scrsearch.web import create_app  # noqa: E402
 from scrsearch.web.app import marks  # noqa: E402
 from scrsearch.web.state import MAX_QUERY_CHARS, SearchState  # noqa: E402
-from webserver import IMG_TEXT, SCRIPT_TEXT  # noqa: E402
+from webserver import IMG_TEXT, SCRIPT_TEXT, LiveServer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def client(web_home):
-    with TestClient(create_app(web_home)) as test_client:
-        yield test_client
+    """An HTTP client of the app under a real uvicorn on 127.0.0.1 and a free port."""
+    import httpx
+
+    with (
+        LiveServer(create_app(web_home)) as live,
+        httpx.Client(base_url=live.url, timeout=60) as http,
+    ):
+        yield http
 
 
 def cli(home: Home, *args: str) -> str:
@@ -182,8 +187,10 @@ def test_long_query_and_bad_numbers_are_refused_politely(client):
 
 
 def test_a_home_without_an_index_says_what_to_do(home):
-    with TestClient(create_app(home)) as empty:
-        response = empty.get("/?q=neglect")
+    import httpx
+
+    with LiveServer(create_app(home)) as live:
+        response = httpx.get(live.url + "/?q=neglect", timeout=60)
     assert response.status_code == 503
     assert "scrsearch index" in page_text(response)
 
