@@ -2,9 +2,9 @@
 
 Built from well-kept parts rather than by hand over http.server:
 
-- Starlette: a small, maintained ASGI toolkit with routing, static files, file and streaming
-  responses; it adds nothing we do not use (no ORM, no sessions, no forms
-  framework), which suits a page that only reads.
+- Starlette: a small, maintained ASGI toolkit with routing, static files, and file and
+  streaming responses; it adds nothing we do not use (no ORM, no sessions, no forms framework),
+  which suits a page that only reads.
 - uvicorn: Starlette's usual server, maintained alongside it; one process, one port.
 - Jinja2 with autoescaping on for every template: document text is untrusted, and escaping by
   default means a template has to say so explicitly (the `marks` filter) to emit markup.
