@@ -210,7 +210,8 @@ def test_report_page_has_metadata_origins_tags_evidence_and_passages(client, web
     assert f"(from {origin})" in text  # where a value came from
     for tag in shown["tags"]:
         assert tag["label"] in text
-    assert "Passages matching strategy meetings" in text
+    assert "Passages with words of “strategy meetings”" in text
+    assert re.search(r"\d+ of \d+ passages have a word of the query", text)
     pages = [int(p) for p in re.findall(r"original#page=(\d+)\">open page", response.text)]
     assert pages and all(1 <= p <= shown["pages"] for p in pages)
     listed = response.text.split('id="passages"', 1)[1]

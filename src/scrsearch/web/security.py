@@ -2,8 +2,9 @@
 
 Document text is untrusted (a PDF can hold `<script>`): templates escape it, and the policy
 makes sure that even a mistake there could not run script, since only /static/app.js may run.
-The stored originals are served without the policy: Chromium's PDF viewer is a plugin that
-`object-src 'none'` would block; they go out as application/pdf with nosniff instead.
+The stored originals are served without the policy or the framing headers: browsers' PDF
+viewers are plugins that `object-src 'none'` would block; they go out as application/pdf with
+nosniff instead.
 
 `Server-Timing` gives the time spent in library calls (`library`: search, show, a report's
 passages, export, stats) and in all (`total`, to the first byte), so what the web layer adds
@@ -48,8 +49,10 @@ class SecurityHeaders:
                 total = (time.perf_counter() - start) * 1000
                 library = scope["state"].get("search_ms", 0.0)
                 headers = list(message.get("headers", []))
-                headers += COMMON
-                if not is_original:
+                if is_original:
+                    headers.append(COMMON[0])  # nosniff: a PDF is never read as anything else
+                else:
+                    headers += COMMON
                     headers.append((b"content-security-policy", CSP.encode()))
                 timing = f"library;dur={library:.1f}, total;dur={total:.1f}"
                 headers.append((b"server-timing", timing.encode()))
