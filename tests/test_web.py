@@ -71,6 +71,7 @@ SEARCHES = [
      ["police -housing", "--year", "2015-2019", "--limit", "3", "--offset", "2"]),
     ("region=North+West&issue=voice_of_child&risk=domestic_abuse",
      ["--region", "North West", "--issue", "voice_of_child", "--risk", "domestic_abuse"]),
+    ("q=neglect&explain=1&limit=2", ["neglect", "--explain", "--limit", "2"]),
     ("q=missing&from=2016&to=2019&doc_type=inspection_report&limit=0",
      ["missing", "--year", "2016-2019", "--doc-type", "inspection_report", "--limit", "0"]),
 ]  # fmt: skip

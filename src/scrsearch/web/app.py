@@ -440,7 +440,9 @@ class WebApp:
 
         try:
             state = self.state_of(request, api=True)
-            payload = self.call(request, search, self.home, state.request())
+            search_request = state.request()
+            search_request.explain = request.query_params.get("explain") == "1"  # --explain
+            payload = self.call(request, search, self.home, search_request)
         except ScrsearchError as exc:
             return JSONResponse({"error": str(exc)}, status_code=_status_of(exc)[0])
         return JSONResponse(payload)
