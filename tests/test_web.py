@@ -24,7 +24,7 @@ from scrsearch.cli import main  # noqa: E402
 from scrsearch.config import Home  # noqa: E402
 from scrsearch.export import COLUMNS  # noqa: E402
 from scrsearch.web import create_app  # noqa: E402
-from scrsearch.web.app import marks  # noqa: E402
+from scrsearch.web.markup import marks  # noqa: E402
 from scrsearch.web.state import MAX_QUERY_CHARS, SearchState  # noqa: E402
 from webserver import IMG_TEXT, SCRIPT_TEXT, LiveServer  # noqa: E402
 
@@ -392,7 +392,7 @@ def test_serve_on_another_host_warns_there_is_no_login(web_home):
 def test_report_passages_listed_for_a_query_are_those_the_highlighter_marks(web_home):
     from scrsearch.report_detail import passage_stems, report_passages, show_report
     from scrsearch.search import Highlighter, parse_query, query_schema
-    from scrsearch.web.app import _matching
+    from scrsearch.web.markup import matching_passages
 
     report_id = json.loads(cli(web_home, "search", "strategy meetings", "--format", "json"))[
         "results"
@@ -406,8 +406,8 @@ def test_report_passages_listed_for_a_query_are_those_the_highlighter_marks(web_
     for query in queries:
         highlighter = Highlighter(parse_query(query, schema), schema)
         every = [i for i, p in enumerate(passages) if highlighter.spans(p.text)]
-        assert _matching(highlighter, passages, stems) == every, query
+        assert matching_passages(highlighter, passages, stems) == every, query
         assert every or query == "title:inspection", query
     # A query of report fields only marks no words: the page lists every passage.
     only_fields = Highlighter(parse_query("theme:neglect", schema), schema)
-    assert _matching(only_fields, passages, stems) == list(range(len(passages)))
+    assert matching_passages(only_fields, passages, stems) == list(range(len(passages)))

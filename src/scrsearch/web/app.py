@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup, escape
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import (
@@ -42,6 +41,7 @@ from ..report_detail import (
     tag_evidence,
 )
 from .charts import bar_chart, heat_map
+from .markup import cue_snippet, marks, matching_passages, spans_marked
 from .security import SecurityHeaders
 from .state import FACET_PARAMS, FILTER_PARAMS, PER_PAGE_CHOICES, SearchState
 
@@ -68,38 +68,6 @@ META_FIELDS = ("report_id", "sha256", "original_name", "subject", "locality", "r
                "extractor", "added_from", "added_at", "indexed_at")  # fmt: skip
 #: Keys a report's JSON may carry about other documents (copies, versions), shown generically.
 RELATED_KEYS = ("copies", "versions", "related")
-
-
-def marks(snippet: str | None) -> Markup:
-    """A snippet whose matches are wrapped in <mark>…</mark>: every other character escaped.
-
-    Only balanced <mark> and </mark> become tags; any other text, including a document's own
-    `<script>` or a stray `<mark>`, is shown as text.
-    """
-    out, open_ = [], False
-    for piece in re.split(r"(</?mark>)", snippet or ""):
-        if piece == "<mark>" and not open_:
-            out.append("<mark>")
-            open_ = True
-        elif piece == "</mark>" and open_:
-            out.append("</mark>")
-            open_ = False
-        else:
-            out.append(str(escape(piece)))
-    if open_:
-        out.append("</mark>")
-    return Markup("".join(out))
-
-
-def spans_marked(text: str, spans: list[tuple[int, int]]) -> Markup:
-    """The whole text escaped, with the given character spans marked."""
-    out, cursor = [], 0
-    for start, end in spans:
-        out.append(str(escape(text[cursor:start])))
-        out.append(f"<mark>{escape(text[start:end])}</mark>")
-        cursor = end
-    out.append(str(escape(text[cursor:])))
-    return Markup("".join(out))
 
 
 def _labels() -> dict[str, str]:
@@ -272,7 +240,7 @@ class WebApp:
             ],  # fmt: skip
             related=[(k, entry[k]) for k in RELATED_KEYS if entry.get(k)],
             tags=_tags_by_facet(entry["tags"]),
-            evidence={t: [(p, _cue_snippet(p, t)) for p in found] for t, found in evidence.items()},
+            evidence={t: [(p, cue_snippet(p, t)) for p in found] for t, found in evidence.items()},
             passages=window,
             passages_total=total,
             listed_total=len(listed),
@@ -316,7 +284,7 @@ class WebApp:
         if request.query_params.get("all") == "1":
             return list(passages), len(passages), None, highlighter
         stems = self._report_stems(request, shown, passages)
-        listed = [passages[i] for i in _matching(highlighter, passages, stems)]
+        listed = [passages[i] for i in matching_passages(highlighter, passages, stems)]
         return listed, len(passages), None, highlighter
 
     def _report_stems(self, request: Request, shown, passages) -> list[tuple[str, ...]]:
@@ -480,34 +448,6 @@ def _int_param(request: Request, name: str, default: int | None) -> int | None:
     return int(raw)
 
 
-def _matching(
-    highlighter, passages: list[ReportPassage], stems: list[tuple[str, ...]]
-) -> list[int]:
-    """Indexes of the passages the highlighter marks something in, read from each passage's
-    terms in order: a word or pattern marks a passage that has the term, a phrase one that
-    has its terms one after another, as `Highlighter.marks` decides. Exactly the passages
-    whose `spans` are not empty, without analysing every passage again for each query."""
-    words = getattr(highlighter, "words", None)
-    patterns = getattr(highlighter, "patterns", None)
-    phrases = getattr(highlighter, "phrases", None)
-    if words is None or patterns is None or phrases is None:  # another highlighter: ask it
-        return [i for i, p in enumerate(passages) if highlighter.spans(p.text)]
-    if not (words or patterns or phrases):  # only report fields (theme:...): every passage
-        return list(range(len(passages)))
-
-    def has_phrase(terms: tuple[str, ...], phrase: list[str]) -> bool:
-        n = len(phrase)
-        return any(list(terms[i : i + n]) == phrase for i, t in enumerate(terms) if t == phrase[0])
-
-    def marked(terms: tuple[str, ...]) -> bool:
-        unique = set(terms)
-        if not unique.isdisjoint(words) or any(p.match(t) for p in patterns for t in unique):
-            return True
-        return any(unique.issuperset(ph) and has_phrase(terms, ph) for ph in phrases)
-
-    return [i for i, terms in enumerate(stems) if marked(terms)]
-
-
 def _pages(state: SearchState, total: int) -> list[dict]:
     """Links to the pages of results around the current one."""
     if state.limit <= 0 or total <= state.limit:
@@ -522,13 +462,6 @@ def _tags_by_facet(tags: list[dict]) -> list[tuple[str, list[dict]]]:
     for tag in tags:
         grouped.setdefault(tag["facet"], []).append(tag)
     return [(FACET_HEADINGS.get(f, f), grouped[f]) for f in FACET_HEADINGS if f in grouped]
-
-
-def _cue_snippet(passage: ReportPassage, term_id: str) -> Markup:
-    from ..search import snippet
-
-    spans = sorted({(t.start, t.end) for t in passage.tags if t.term_id == term_id})
-    return marks(snippet(passage.text, spans))
 
 
 def _chunks(spool, size: int = 1 << 16) -> Iterator[bytes]:
