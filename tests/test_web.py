@@ -411,3 +411,36 @@ def test_report_passages_listed_for_a_query_are_those_the_highlighter_marks(web_
     # A query of report fields only marks no words: the page lists every passage.
     only_fields = Highlighter(parse_query("theme:neglect", schema), schema)
     assert matching_passages(only_fields, passages, stems) == list(range(len(passages)))
+
+
+def test_search_page_shows_how_search_read_the_query_when_it_says(web_home):
+    """Fields a search may add (best match's notes, partial results) are shown when there;
+    words from the query are escaped there too."""
+    web = create_app(web_home).state.web
+    payload = json.loads(cli(web_home, "search", "neglect", "--limit", "2", "--format", "json"))
+    payload.update(
+        understood={"locality": "Bradford", "year": 2019},
+        expanded={"cse": ["sexual exploitation"]},
+        ignored=["the"],
+        unknown=["<b>zzz</b>"],
+        suggestions={"<b>zzz</b>": ["buzz"]},
+        partial=True,
+    )
+    payload["results"][0].update(partial=True, missing=["housing"])
+    html_text = web.env.get_template("search.html").render(
+        state=SearchState(query="neglect"), payload=payload, facets=[], chosen=[], pages=[],
+        per_page_choices=(10,), error=None,
+    )  # fmt: skip
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_text)).split())
+    assert "Understood: locality Bradford, year 2019" in text
+    assert "Also searched for cse: sexual exploitation" in text
+    assert "Ignored: the" in text and "partial matches follow" in text
+    assert "No passage holds “<b>zzz</b>”; did you mean buzz?" in text
+    assert "<b>zzz</b>" not in html_text
+    assert "(partial match)" in text and "Lacks: housing" in text
+
+
+def test_match_options_ride_in_the_url():
+    state = SearchState.from_params({"q": ["cse"], "all_words": ["1"], "no_expand": ["1"]})
+    assert (state.all_words, state.no_expand) == (True, True)
+    assert "all_words=1" in state.url() and "no_expand=1" in state.adding("theme", "neglect")

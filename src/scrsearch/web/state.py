@@ -8,6 +8,7 @@ repeatable as the options are; `from` and `to` make one year range.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -62,14 +63,17 @@ class SearchState:
     year_to: int | None = None
     offset: int = 0
     limit: int = PER_PAGE
+    #: How bare words match (`search --all-words`, `--no-expand`), where search has them.
+    all_words: bool = False
+    no_expand: bool = False
 
     @classmethod
     def from_params(cls, params, *, api: bool = False) -> SearchState:
         """Read and check a request's query parameters (a starlette QueryParams or a dict of
         lists). The API pages with the CLI's limit/offset; the page with page/per_page."""
         get_list = params.getlist if hasattr(params, "getlist") else (lambda k: params.get(k, []))
-        single = {k: (get_list(k) or [""])[-1] for k in ("q", "from", "to", "page", "per_page",
-                                                          "limit", "offset")}  # fmt: skip
+        names = ("q", "from", "to", "page", "per_page", "limit", "offset", "all_words", "no_expand")
+        single = {k: (get_list(k) or [""])[-1] for k in names}
         query = single["q"].strip()
         if len(query) > MAX_QUERY_CHARS:
             raise UsageError(
@@ -92,7 +96,8 @@ class SearchState:
             limit = _int(single, "per_page", PER_PAGE, 1, max(PER_PAGE_CHOICES))
             page = _int(single, "page", 1, 1, MAX_OFFSET // limit + 1)
             offset = (page - 1) * limit
-        return cls(query, filters, year_from, year_to, offset, limit)
+        flags = {k: single[k] in ("1", "on", "true") for k in ("all_words", "no_expand")}
+        return cls(query, filters, year_from, year_to, offset, limit, **flags)
 
     # -- the library request -----------------------------------------------------------------
 
@@ -115,11 +120,18 @@ class SearchState:
         """The SearchRequest of `scrsearch search` with the same query and options."""
         from ..search import SearchRequest
 
+        options = {}
+        known = {f.name for f in dataclasses.fields(SearchRequest)}
+        if self.all_words and "all_words" in known:
+            options["all_words"] = True
+        if self.no_expand and "expand" in known:
+            options["expand"] = False
         return SearchRequest(
             query=self.query,
             filters=self.make_filters(),
             limit=self.limit if limit is None else limit,
             offset=self.offset if offset is None else offset,
+            **options,
         )
 
     # -- links ---------------------------------------------------------------------------------
@@ -137,6 +149,7 @@ class SearchState:
             out.append(("from", str(self.year_from)))
         if self.year_to is not None:
             out.append(("to", str(self.year_to)))
+        out += [(k, "1") for k in ("all_words", "no_expand") if getattr(self, k)]
         if paging:
             if self.limit != PER_PAGE:
                 out.append(("per_page", str(self.limit)))
@@ -155,6 +168,7 @@ class SearchState:
         values = {
             "query": self.query, "filters": dict(self.filters), "year_from": self.year_from,
             "year_to": self.year_to, "offset": 0, "limit": self.limit,
+            "all_words": self.all_words, "no_expand": self.no_expand,
         }  # fmt: skip
         values.update(changes)
         return SearchState(**values)
