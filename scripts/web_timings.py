@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import socket
 import statistics
 import sys
@@ -119,6 +120,8 @@ def main() -> int:
             })  # fmt: skip
     server.should_exit = True
     thread.join(10)
+    if args.home is None:  # the home indexed for this run
+        shutil.rmtree(root.parent, ignore_errors=True)
     result = {"home": str(root), "repeat": args.repeat, "pages": rows}
     if args.json:
         print(json.dumps(result, indent=2))
