@@ -43,3 +43,19 @@ def home(tmp_path: Path):
     from scrsearch.config import Home
 
     return Home(tmp_path / "home").ensure()
+
+
+@pytest.fixture(scope="session")
+def web_home(tmp_path_factory, corpus_dir):
+    """The JTAI letters of the real corpus and a hostile PDF (text holding <script> and
+    <img onerror>), indexed once for the web page's tests."""
+    from scrsearch.config import Home
+    from scrsearch.pipeline import add_paths, run_index
+    from webserver import hostile_pdf
+
+    home = Home(tmp_path_factory.mktemp("web") / "home").ensure()
+    hostile = hostile_pdf(tmp_path_factory.mktemp("hostile") / "hostile.pdf")
+    add_paths(home, [corpus_dir / "ofsted-jtai"])
+    add_paths(home, [hostile], meta={"locality": "Bradford", "year": 2019})
+    run_index(home)
+    return home

@@ -590,7 +590,10 @@ class _Reader:
             whooshfix.lengths_in_memory(self.searcher)
         if self.db is None:
             Store(self.home).close()  # creates the catalogue if it is not there yet
-            self.db = sqlite3.connect(self.home.catalogue_path, timeout=30)
+            # Any thread may run a search (the web page's worker threads, one at a time).
+            self.db = sqlite3.connect(
+                self.home.catalogue_path, timeout=30, check_same_thread=False
+            )
         version = self.db.execute("PRAGMA data_version").fetchone()[0]
         if self.catalogue is None or version != self.data_version:
             self.catalogue = _Catalogue.load(self.home)

@@ -289,26 +289,10 @@ def reports(ctx, statuses, fmt):
 @click.pass_context
 def show(ctx, report_id, page, fmt):
     """Show one report: metadata and where each value came from, tags, URLs, a page's text."""
-    from ..search import report_json
+    from ..report_detail import show_report
 
-    home = home_of(ctx)
-    with Store(home) as store:
-        doc = store.resolve(report_id)
-        entry = report_json(doc, store.report_tags(doc.sha256))
-        entry.update(status=doc.status, error=doc.error, path=doc.path, pages=doc.pages,
-                     extractor=doc.extractor, meta_origin=doc.meta_origin,
-                     urls=store.urls_of(doc.sha256), added_from=doc.added_from,
-                     added_at=doc.added_at, indexed_at=doc.indexed_at)  # fmt: skip
-        text = store.cached_text(doc.sha256)
-    # Extraction warnings (a page with no text in a PDF that has text elsewhere, ...).
-    entry["warnings"] = list(text.warnings) if text else []
-    if page is not None:
-        if text is None:
-            raise UsageError(f"report {doc.report_id} has no extracted text ({doc.status})")
-        if not 1 <= page <= len(text.pages):
-            raise UsageError(f"--page {page}: report {doc.report_id} has pages 1-{len(text.pages)}")
-        entry["page"] = page
-        entry["text"] = text.pages[page - 1]
+    shown = show_report(home_of(ctx), report_id, page)
+    entry, doc, text = shown.entry, shown.doc, shown.text
     if fmt == "json":
         emit_json(entry)
         return
