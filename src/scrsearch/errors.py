@@ -6,6 +6,7 @@ ScrsearchError                 anything scrsearch raises on purpose
 ├── ConfigError                a bad sources.toml or setting
 ├── StoreError                 the catalogue or the originals cannot be read or written
 ├── IndexError_                the search index is missing, foreign or broken
+│   └── IndexDamaged           a file of the index is missing, the wrong size or unreadable
 ├── ExtractError               a document's text cannot be extracted
 │   ├── NeedsOCRError          the PDF has no text layer
 │   ├── EncryptedError         the PDF is encrypted and cannot be opened
@@ -42,6 +43,16 @@ class StoreError(ScrsearchError):
 
 class IndexError_(ScrsearchError):  # noqa: N801 - avoid shadowing the builtin IndexError
     """The search index is missing, foreign or broken."""
+
+
+class IndexDamaged(IndexError_):
+    """A file of the index is missing, the wrong size or unreadable; `check --repair` fixes it."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        self.file, self.reason = file, reason
+        super().__init__(
+            f"the index is damaged ({file}: {reason}); run `scrsearch check --repair`"
+        )
 
 
 class ExtractError(ScrsearchError):

@@ -287,11 +287,21 @@ def index_locked(
     started = time.monotonic()
     summary = IndexSummary()
     with Store(home) as store:
+        first_build = search_index.current_generation_or_none(home) is None
         rebuild = rebuild or search_index.needs_rebuild(home)
         summary.rebuilt = rebuild
+        # A generation left by a killed rebuild is never finished: start again.
+        search_index.remove_stale_generations(home)
         if rebuild:
             gen_path = search_index.new_generation(home)
             todo = store.documents()
+            if first_build:
+                # Nothing for readers to keep: make the new generation current at once, so
+                # each committed batch is searchable and survives a kill.
+                search_index.make_current(home, gen_path)
+                store.mark_all_pending()
+                todo = store.documents()
+                rebuild = False
         else:
             gen_path = search_index.current_generation(home).path
             statuses = ["pending"] + (["failed", "needs_ocr"] if retry_failed else [])
