@@ -699,10 +699,20 @@ class Store:
             warnings=tuple(payload.get("warnings", ())),
         )
 
+    def cached_text_is_of(self, sha256: str) -> bool:
+        """False when the cached text names another document (a file copied over another);
+        caches written before they named their document count as theirs."""
+        try:
+            payload = json.loads(gzip.decompress(self.text_path(sha256).read_bytes()))
+        except (OSError, ValueError, EOFError):
+            return False
+        return payload.get("sha256", sha256) == sha256
+
     def cache_text(self, sha256: str, text: ExtractedText) -> None:
         """Cache extracted text by sha256, atomically."""
         payload = {
             "version": TEXT_CACHE_VERSION,
+            "sha256": sha256,
             "extractor": text.extractor,
             "warnings": list(text.warnings),
             "pages": list(text.pages),

@@ -26,7 +26,7 @@ from pathlib import Path
 from .config import Home
 from .errors import IndexError_, UsageError
 from .search import Filters, SearchRequest, matching_reports, report_json, search
-from .store import Store, utc_now
+from .store import Store, utc_now, write_atomically
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS watches (
@@ -144,6 +144,7 @@ class WatchStore:
                 "INSERT INTO watch_seen(name, sha256, first_seen) VALUES (?, ?, ?)",
                 [(name, sha, now) for sha in seen],
             )
+            save_watches(self.store)
         return self.get(name)
 
     def remove(self, name: str) -> None:
@@ -152,6 +153,51 @@ class WatchStore:
         with self.store.transaction() as db:
             db.execute("DELETE FROM watch_seen WHERE name=?", (name,))
             db.execute("DELETE FROM watches WHERE name=?", (name,))
+            save_watches(self.store)
+
+
+def watches_path(home: Home) -> Path:
+    """corpus/watches.json: every watch and what it has seen, so a lost catalogue keeps them."""
+    return home.corpus_dir / "watches.json"
+
+
+def save_watches(store: Store) -> None:
+    """Write every watch and its seen reports beside the originals (atomically)."""
+    watches = []
+    for row in store.db.execute("SELECT * FROM watches ORDER BY name"):
+        seen = store.db.execute(
+            "SELECT sha256, first_seen FROM watch_seen WHERE name=? ORDER BY sha256",
+            (row["name"],),
+        )
+        watches.append({**dict(row), "seen": [list(r) for r in seen]})
+    data = json.dumps({"watches": watches}, ensure_ascii=False, indent=1).encode()
+    write_atomically(watches_path(store.home), data)
+
+
+def restore_watches(store: Store) -> int:
+    """Put back watches that corpus/watches.json has and the catalogue lacks; how many."""
+    try:
+        saved = json.loads(watches_path(store.home).read_bytes())["watches"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+    WatchStore(store)  # creates the watch tables in a new catalogue
+    restored = 0
+    with store.transaction() as db:
+        for entry in saved:
+            if db.execute("SELECT 1 FROM watches WHERE name=?", (entry["name"],)).fetchone():
+                continue
+            db.execute(
+                "INSERT INTO watches(name, query, filters, created_at, last_run_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (entry["name"], entry["query"], entry["filters"], entry["created_at"],
+                 entry.get("last_run_at")),
+            )  # fmt: skip
+            db.executemany(
+                "INSERT OR IGNORE INTO watch_seen(name, sha256, first_seen) VALUES (?, ?, ?)",
+                [(entry["name"], sha, first) for sha, first in entry.get("seen", ())],
+            )
+            restored += 1
+    return restored
 
 
 def _current_matches(home: Home, request: SearchRequest) -> dict[str, int]:
@@ -241,6 +287,7 @@ def run_watch(home: Home, name: str, *, to: Path | None = None) -> WatchRun:
                 if inserted:  # another run may have claimed it since we looked
                     claimed.append(report)
             db.execute("UPDATE watches SET last_run_at=? WHERE name=?", (now, name))
+            save_watches(store)
             if to is not None:
                 _append_jsonl(to, [{"watch": name, "found_at": now, **r} for r in claimed])
     return WatchRun(name, claimed, len(matches))
