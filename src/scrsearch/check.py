@@ -250,6 +250,7 @@ def _verify_again(home: Home, report: CheckReport) -> None:
         problem.repair = "found after the repair; not repaired"
         report.problems.append(problem)
     report.documents = after.documents
+    report.originals_hashed = after.originals_hashed
     report.indexed_reports = after.indexed_reports
     report.passages_read = after.passages_read
 

@@ -117,7 +117,8 @@ def current_generation(home: Home) -> Generation | None:
         raise IndexError_(
             f"{pointer} is damaged; run `scrsearch index --rebuild` to build the index again"
         ) from exc
-    if not whoosh_index.exists_in(str(generation.path)):
+    # Not whoosh's exists_in: it opens the index, and a damaged one would raise from here.
+    if manifest.latest_toc(generation.path) is None:
         raise IndexError_(
             f"the index {generation.path} named by {pointer} is missing; "
             "run `scrsearch index --rebuild`"
