@@ -67,7 +67,9 @@ def _index_damage(home: Home, exc: BaseException) -> IndexDamaged | None:
     generation = search_index.current_generation_or_none(home)
     if generation is None:
         return None
-    if isinstance(exc, FileNotFoundError) and exc.filename:
+    if isinstance(exc, OSError):
+        if not (isinstance(exc, FileNotFoundError) and exc.filename):
+            return None  # a full disk or a permission is not damage
         try:
             Path(exc.filename).resolve().relative_to(generation.path.resolve())
         except ValueError:

@@ -315,6 +315,15 @@ def open_writer(path: Path) -> IndexWriter:
     )
 
 
+def cancel_quietly(writer: IndexWriter) -> None:
+    """Cancel a writer after a failure; a cancel that fails in turn (the disk still full)
+    leaves only files no table of contents names, which the next commit removes."""
+    try:
+        writer.cancel()
+    except (OSError, ValueError):
+        pass
+
+
 def _manifest_is_current(path: Path) -> bool:
     listed = manifest.read_manifest(path)
     return listed is not None and listed["toc"] == manifest.latest_toc(path)
@@ -353,6 +362,8 @@ def indexed_sha256s(home: Home) -> set[str]:
     """
     ix = open_for_reading(home)
     shas: set[str] = set()
+    if ix.doc_count_all() == 0:
+        return shas  # an empty index's reader cannot list segments
     with ix.reader() as reader:
         for leaf, _offset in reader.leaf_readers():
             column = leaf.column_reader("sha256")

@@ -148,6 +148,8 @@ def read_everything(ix) -> int:
 
     Raises whatever Whoosh raises on a damaged file (the caller names it)."""
     passages = 0
+    if ix.doc_count_all() == 0:
+        return 0  # an empty index has no segment to read (and its reader cannot list them)
     with ix.reader() as reader:
         for leaf, _offset in reader.leaf_readers():
             for docnum in range(leaf.doc_count_all()):

@@ -21,7 +21,7 @@ from . import tagging, whooshfix
 from .config import Home
 from .errors import QueryError, UsageError
 from .models import Document, ReportTag
-from .store import Store
+from .store import Store, connect_catalogue
 
 #: Fields a query may name as `field:value`, with the aliases people type.
 QUERY_FIELDS = {
@@ -558,7 +558,7 @@ class _Reader:
             whooshfix.lengths_in_memory(self.searcher)
         if self.db is None:
             Store(self.home).close()  # creates the catalogue if it is not there yet
-            self.db = sqlite3.connect(self.home.catalogue_path, timeout=30)
+            self.db = connect_catalogue(self.home)  # read-only when the home is
         version = self.db.execute("PRAGMA data_version").fetchone()[0]
         if self.catalogue is None or version != self.data_version:
             self.catalogue = _Catalogue.load(self.home)
