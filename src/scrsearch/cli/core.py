@@ -141,7 +141,9 @@ def render_results(payload: dict, *, facets_shown: int = 6) -> None:
             more = f" · +{len(values) - facets_shown} more" if len(values) > facets_shown else ""
             click.echo(wrap(listed + more, " " * 17, first=f"  {facet:<15}"))
     end = payload["offset"] + shown
-    if end < total:
+    if shown == 0 and payload["offset"] < total:
+        click.echo(f"\nNo reports shown (--limit {payload['limit']}); --limit N shows N of {total}")
+    elif end < total:
         click.echo(f"\nShowing {payload['offset'] + 1}-{end} of {total}; next page: --offset {end}")
 
 
