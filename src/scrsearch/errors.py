@@ -4,6 +4,7 @@ ScrsearchError                 anything scrsearch raises on purpose
 ├── UsageError                 a bad option or argument (exit code 2)
 │   └── QueryError             a malformed search query (exit code 2)
 ├── ConfigError                a bad sources.toml or setting
+│   └── SourcesFileError       sources.toml is malformed (a usage error too: exit code 2)
 ├── StoreError                 the catalogue or the originals cannot be read or written
 ├── IndexError_                the search index is missing, foreign or broken
 │   └── IndexDamaged           a file of the index is missing, the wrong size or unreadable
@@ -35,6 +36,10 @@ class QueryError(UsageError):
 
 class ConfigError(ScrsearchError):
     """A bad configuration file or setting."""
+
+
+class SourcesFileError(ConfigError, UsageError):
+    """The home's sources.toml is malformed (the person's input: exit code 2, as usage)."""
 
 
 class StoreError(ScrsearchError):

@@ -118,19 +118,36 @@ def read_manifest(manifest: str | os.PathLike[str]) -> list[ManifestRow]:
     from .models import DOC_TYPES
 
     path = Path(manifest)
+    started = 1
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
+            # strict: a quote never closed is an error, not a title running to the end
+            reader = csv.DictReader(handle, strict=True)
             columns = [c.strip() for c in reader.fieldnames or ()]
-            records = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            records = []
+            started = reader.line_num + 1
+            for record in reader:
+                records.append(record)
+                started = reader.line_num + 1
+    except csv.Error as exc:
+        raise UsageError(
+            f"--manifest {path}, line {started}: {exc} (a quote opened on that line is "
+            'probably never closed); close it, or write a quote inside a value as ""'
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(
             f"--manifest {path}: cannot read it ({exc}); give a UTF-8 CSV file"
         ) from exc
     if "file" not in columns:
+        header = ",".join(reader.fieldnames or ())
+        hint = next(
+            (f"; its columns seem separated by {sep!r}: save it as a comma-separated CSV"
+             for sep in (";", "\t", "|") if sep in header and "file" in header),
+            "",
+        )  # fmt: skip
         raise UsageError(
-            f"--manifest {path} has no 'file' column; its first line must name the columns, "
-            f"e.g. file,{','.join(MANIFEST_COLUMNS)}"
+            f"--manifest {path} has no 'file' column{hint}; its first line must name the "
+            f"columns, e.g. file,{','.join(MANIFEST_COLUMNS)}"
         )
     unknown = [c for c in columns if c not in ("file", *MANIFEST_COLUMNS)]
     if unknown:
