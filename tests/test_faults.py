@@ -201,7 +201,7 @@ def test_flipped_stored_fields_are_found_by_check_and_named_by_export(fresh, tmp
 def test_flipped_sha256_column_repair_is_honest(fresh):
     flip(one(generation(fresh), "MAIN_*.sha256.col"), offset=100)
     check = cli(fresh, "check")
-    assert check.exit_code == 1 and "sha256.col: its bytes changed" in check.stdout
+    assert check.exit_code == 1 and "sha256.col  its bytes changed" in check.stdout
     # repair rebuilds, then checks again: "fixed" is what the second check no longer finds
     repaired_and_clean(fresh, "damaged_index")
 
