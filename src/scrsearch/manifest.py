@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from pathlib import Path
 
 from .errors import IndexDamaged
@@ -85,17 +86,32 @@ def read_manifest(gen_path: Path) -> dict | None:
 
 
 def write_manifest(gen_path: Path) -> dict:
-    """Record the size and checksum of each file of the generation's newest commit."""
+    """Record the size and checksum of each file of the generation's newest commit.
+
+    The manifest also keeps what writing it has cost this generation so far (`cost`: seconds,
+    bytes hashed, commits), which scripts/bench.py reports as a share of index time."""
+    started = time.perf_counter()
     try:
         old = read_manifest(gen_path) or {"files": {}}
     except IndexDamaged:
         old = {"files": {}}
     files = {}
+    hashed = 0
     for name in generation_files(gen_path):
         size = (gen_path / name).stat().st_size
         known = old["files"].get(name)
-        files[name] = known if known and known[0] == size else [size, _checksum(gen_path / name)]
+        if known and known[0] == size:
+            files[name] = known
+        else:
+            files[name] = [size, _checksum(gen_path / name)]
+            hashed += size
+    cost = old.get("cost") or {}
     payload = {"generation": gen_path.name, "toc": latest_toc(gen_path), "files": files}
+    payload["cost"] = {
+        "seconds": round(cost.get("seconds", 0.0) + time.perf_counter() - started, 4),
+        "bytes_hashed": cost.get("bytes_hashed", 0) + hashed,
+        "commits": cost.get("commits", 0) + 1,
+    }
     write_atomically(manifest_path(gen_path), json.dumps(payload, indent=0).encode())
     return payload
 

@@ -243,21 +243,26 @@ def watch_run(ctx, name, to, fmt):
 @click.option(
     "--repair",
     is_flag=True,
-    help="Fix what can be fixed: index missing reports again, fetch damaged "
-    "originals again from their URL (else mark them failed), drop unknown reports "
-    "from the index.",
+    help="Fix what can be fixed, then check again: rebuild a lost catalogue from the "
+    "originals' sidecars, fetch damaged originals again from their URL (else mark them "
+    "failed), extract damaged cached text again, rebuild a damaged index, index missing "
+    "reports again, drop unknown reports from the index.",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.pass_context
 def check_cmd(ctx, repair, fmt):
-    """Verify originals, catalogue and index agree; name each problem by sha256.
+    """Verify originals, text cache, catalogue and index agree; name each problem.
 
     \b
-    Re-hashes every original against its sha256, checks that every indexed report has
-    passages in the index and that the index holds no report the catalogue lacks.
-    Problems: missing_original, damaged_original, not_in_index, not_in_catalogue.
+    Re-hashes every original against its sha256, reads each indexed report's cached
+    text, verifies the index's files against their manifest and reads every stored
+    field and posting list once, checks that every indexed report has passages in the
+    index and that the index holds no report the catalogue lacks.
+    Problems: missing_catalogue, missing_original, damaged_original,
+    uncatalogued_original, damaged_text, damaged_index, stale_generation,
+    not_in_index, not_in_catalogue.
     Exit code 1 when a problem is found (with --repair: when one is left unfixed).
     """
     from .. import check as checking
