@@ -590,3 +590,15 @@ def test_a_listing_finds_each_links_heading_as_find_previous_did(tmp_path):
             heading = nearby_heading(anchor)
             assert link.text == (f"{heading}: Download" if heading else "Download"), link
     assert by_url["https://x.example/files/r1.pdf"].text == "Review 1 (2019): Download"
+
+
+def test_an_index_made_before_manifests_gets_one_from_repair_without_a_rebuild(fresh):
+    gen = generation(fresh)
+    manifest.manifest_path(gen).unlink()
+    assert reports_shown(fresh) == LETTERS, "readers do not need a manifest"
+    check = cli(fresh, "check")
+    assert check.exit_code == 1 and "made before manifests" in check.stdout
+    repaired = cli(fresh, "check", "--repair")
+    assert repaired.exit_code == 0 and "manifest written" in repaired.stdout
+    assert generation(fresh) == gen, "not rebuilt"
+    assert cli(fresh, "check").exit_code == 0

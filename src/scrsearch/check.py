@@ -56,6 +56,9 @@ PROBLEM_KINDS = (
 )  # fmt: skip
 
 
+NO_MANIFEST = "missing (the index was made before manifests); every file reads well"
+
+
 @dataclass
 class Problem:
     """One inconsistency, and what repair did about it (None: not repaired)."""
@@ -142,8 +145,10 @@ def _index_problems(home: Home, report: CheckReport) -> tuple[list[Problem], set
         Problem("stale_generation", folder.name, f"{folder} is not the current generation")
         for folder in search_index.stale_generations(home)
     ]
-    damage = search_index.find_damage(home)
     generation = search_index.current_generation_or_none(home)
+    unlisted = generation is not None and manifest.read_manifest(generation.path) is None
+    # An index made before manifests has none: read it all, and let repair write one.
+    damage = None if unlisted else search_index.find_damage(home)
     if damage is None and generation is not None:
         try:
             ix = search_index.open_for_reading(home)
@@ -152,6 +157,11 @@ def _index_problems(home: Home, report: CheckReport) -> tuple[list[Problem], set
         except Exception as exc:  # whatever Whoosh raises on a damaged file
             damage = search_index.damage_of(generation.path, exc)
         else:
+            if unlisted:
+                problems.append(Problem(
+                    "damaged_index", f"index/{generation.name}{manifest.SUFFIX}",
+                    NO_MANIFEST,
+                ))  # fmt: skip
             return problems, live
     if damage is not None:
         problems.append(Problem("damaged_index", damage.file, damage.reason))
@@ -287,11 +297,14 @@ def _repair(home: Home, report: CheckReport, fetcher: Fetcher | None) -> None:
             fetcher.close()
     if "stale_generation" in kinds:
         search_index.remove_stale_generations(home)
-    rebuild = "damaged_index" in kinds
-    if rebuild:
-        for problem in report.problems:
-            if problem.kind == "damaged_index":
-                problem.repair = "index rebuilt from the cached text"
+    damaged = [p for p in report.problems if p.kind == "damaged_index"]
+    rebuild = any(p.detail != NO_MANIFEST for p in damaged)
+    for problem in damaged:
+        if rebuild:
+            problem.repair = "index rebuilt from the cached text"
+        else:
+            manifest.write_manifest(search_index.current_generation(home).path)
+            problem.repair = "manifest written"
     generation = search_index.current_generation_or_none(home)
     if drop_from_index and generation is not None and not rebuild:
         writer = search_index.open_writer(generation.path)
