@@ -42,7 +42,6 @@ def os_error_text(exc: OSError, what: str | Path | None = None) -> str:
     return f"{path}: {exc.strerror or exc}"
 
 
-
 def _sqlite_text(home: Home, exc: sqlite3.Error) -> str:
     path = home.catalogue_path
     text = str(exc)
