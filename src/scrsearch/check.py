@@ -331,9 +331,8 @@ def _recatalogue(store: Store, report: CheckReport) -> None:
         if problem.kind == "uncatalogued_original":
             problem.repair = "catalogued again from its sidecar"
         elif problem.kind == "missing_catalogue":
-            problem.repair = (
-                f"rebuilt from {len(orphans)} original(s) and their sidecars"
-                + (f", and {restored} watch(es)" if restored else "")
+            problem.repair = f"rebuilt from {len(orphans)} original(s) and their sidecars" + (
+                f", and {restored} watch(es)" if restored else ""
             )
 
 

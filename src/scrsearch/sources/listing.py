@@ -55,9 +55,7 @@ class ListingAdapter(Adapter):
                     queued.add(href)
                     queue.append((href, depth + 1))
 
-    def anchors(
-        self, page: Page, context: _PageContext | None = None
-    ) -> Iterator[tuple[Tag, str]]:
+    def anchors(self, page: Page, context: _PageContext | None = None) -> Iterator[tuple[Tag, str]]:
         """Each link of a page on an allowed host, with its absolute URL (fragment dropped).
 
         One pass over the page's headings and links in document order notes the heading
