@@ -636,6 +636,9 @@ def render_table(r: dict, extra: dict) -> str:
         ("  add / index",
          f"{fmt(extra.get('add_s'), ' s', 1)} / {fmt(extra.get('index_s'), ' s', 1)}",
          "add runs", fmt(extra.get("add_runs")), ""),
+        ("  index manifest (sha256)", fmt(extra.get("manifest_s"), " s", 2), "index",
+         fmt(extra.get("index_s"), " s", 1),
+         fmt(100 * extra["manifest_share"], " %", 2) if extra.get("manifest_share") else "-"),
         ("peak RSS, process tree", fmt(r["peak_rss_mb"], " MB"), "", "", ""),
         ("index size on disk", fmt(r["index_mb"], " MB", 1), "originals",
          fmt(extra.get("originals_mb"), " MB", 1), ratio(r["index_mb"], extra.get("originals_mb"))),
@@ -752,6 +755,31 @@ def stage_add_index(cli: Cli, folder: Path, manifest: dict, result: dict, extra:
         result["passages"] = int(match.group(1).replace(",", ""))
     result["index_mb"] = folder_mb(cli.home / "index")
     extra["originals_mb"] = folder_mb(cli.home / "corpus" / "originals")
+    extra.update(index_manifest_cost(cli.home, idx.seconds))
+
+
+def index_manifest_cost(home: Path, index_s: float) -> dict:
+    """What writing the index's manifest (sizes and sha256 of each commit's new files) cost
+    the index run, as the manifest records it; and the cheap size check a reader does."""
+    try:
+        pointer = json.loads((home / "index" / "CURRENT").read_text())
+        cost = json.loads((home / "index" / f"{pointer['generation']}.manifest.json").read_text())[
+            "cost"
+        ]
+    except (OSError, ValueError, KeyError):
+        return {}
+    from scrsearch import manifest
+
+    started = time.perf_counter()
+    manifest.check_sizes(home / "index" / pointer["generation"])
+    open_ms = (time.perf_counter() - started) * 1000
+    log(f"  index manifest: {cost['seconds']:.2f}s over {cost['commits']} commits "
+        f"({cost['bytes_hashed'] / 2**20:.0f} MB hashed), "
+        f"{100 * cost['seconds'] / index_s:.2f}% of index time; "
+        f"size check {open_ms:.1f} ms")  # fmt: skip
+    return {"manifest_s": cost["seconds"], "manifest_share": cost["seconds"] / index_s,
+            "manifest_mb_hashed": cost["bytes_hashed"] / 2**20,
+            "manifest_open_ms": open_ms}  # fmt: skip
 
 
 def stage_incremental(cli: Cli, folder: Path, manifest: dict, result: dict) -> None:

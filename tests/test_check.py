@@ -100,14 +100,32 @@ def test_a_missing_original_and_a_report_unknown_to_the_catalogue(fresh):
     (fresh.root / docs[0].path).unlink()
     with Store(fresh) as store:
         store.db.execute("DELETE FROM documents WHERE sha256=?", (docs[3].sha256,))
+        # its original and sidecar gone too: nothing can bring its row back
+        store.original_path(docs[3].sha256).unlink()
+        store.sidecar_path(docs[3].sha256).unlink()
     report = checking.check(fresh)
     found = {(p.kind, p.sha256) for p in report.problems}
     assert found == {("missing_original", docs[0].sha256), ("not_in_catalogue", docs[3].sha256)}
     repaired = checking.check(fresh, repair=True, fetcher=Fetcher(delay=0))
     unknown = next(p for p in repaired.problems if p.kind == "not_in_catalogue")
-    assert unknown.fixed
+    assert unknown.fixed and unknown.repair == "removed from the index"
     live = search_index.indexed_sha256s(fresh)
     assert docs[3].sha256 not in live
+
+
+def test_a_report_whose_row_was_lost_is_catalogued_again_from_its_sidecar(fresh):
+    doc = documents(fresh)[3]
+    with Store(fresh) as store:
+        store.db.execute("DELETE FROM documents WHERE sha256=?", (doc.sha256,))
+    found = {(p.kind, p.sha256) for p in checking.check(fresh).problems}
+    assert found == {("uncatalogued_original", doc.sha256), ("not_in_catalogue", doc.sha256)}
+    repaired = cli(fresh, "--repair")
+    assert repaired.exit_code == 0, repaired.output
+    assert "all repaired" in repaired.stderr
+    with Store(fresh) as store:
+        again = store.document(doc.sha256)
+    assert again.original_name == doc.original_name and again.status == "indexed"
+    assert cli(fresh).exit_code == 0
 
 
 def test_repair_fetches_a_damaged_original_again_from_its_url(fresh, corpus_dir):

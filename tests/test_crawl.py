@@ -380,7 +380,7 @@ def test_cli_bad_sources_toml_names_file_source_and_key(home):
         '[sources.mine]\nstart_urls = ["https://x.example/"]\nmax_dept = 2\n'
     )
     result = invoke(home, "sources")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # the person's input, like a bad option
     assert str(home.sources_path) in result.stderr
     assert "'mine'" in result.stderr and "'max_dept'" in result.stderr
 

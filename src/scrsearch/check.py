@@ -1,17 +1,31 @@
-"""`check`: are the originals, the catalogue and the index consistent? `--repair` fixes it.
+"""`check`: are the originals, the catalogue, the text cache and the index consistent?
+`--repair` fixes what it finds, then checks again and reports what is left.
 
-Checks, each problem naming the document by its sha256:
+Checks, each problem naming the document by its sha256 (or the file, for the index):
 
-    missing_original    the catalogue lists a document whose original file is gone
-    damaged_original    the original's bytes no longer hash to its sha256
-    not_in_index        the catalogue says indexed, but the index has no live passage of it
-    not_in_catalogue    the index has passages of a report the catalogue does not know
+    missing_catalogue      corpus/catalogue.sqlite is gone, though originals are there
+    missing_original       the catalogue lists a document whose original file is gone
+    damaged_original       the original's bytes no longer hash to its sha256
+    uncatalogued_original  an original that no catalogue row points to
+    damaged_text           an indexed report's cached text is missing, unreadable or not its own
+    damaged_index          a file of the current index generation is missing, resized, holds
+                           other bytes than its manifest records, or cannot be read
+    stale_generation       a generation folder that is not current (left by a killed rebuild)
+    not_in_index           the catalogue says indexed, but the index has no live passage of it
+    not_in_catalogue       the index has passages of a report the catalogue does not know
 
-The index side counts live documents (what search sees), not the sha256 lexicon, which keeps
-deleted reports until a merge. Repair holds the home's lock: an original is fetched again from
-its URL (kept only if the bytes hash right) or else flagged (status failed, with the reason, and
-removed from the index); reports missing from the index are indexed again; reports unknown to
-the catalogue are removed from the index.
+The index is verified against its manifest's checksums, then every stored field and posting
+list is read once. The index side counts live documents (what search sees), not the sha256
+lexicon, which keeps deleted reports until a merge.
+
+Repair holds the home's lock: a lost catalogue is rebuilt from the originals and the JSON
+sidecars beside them (watches from corpus/watches.json); an original is fetched again from its
+URL (kept only if the bytes hash right) or else flagged (status failed, with the reason, and
+removed from the index); an uncatalogued original gets its row again from its sidecar; damaged
+cached text is extracted again; a damaged index is rebuilt from the cached text; stale
+generations are removed; reports missing from the index are indexed again; reports unknown to
+the catalogue are removed from the index. Then everything is checked again: a problem is
+`fixed` only when that second check no longer finds it.
 """
 
 from __future__ import annotations
@@ -20,15 +34,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import index as search_index
-from . import pipeline
+from . import manifest, pipeline
 from .config import Home
 from .errors import FetchError
 from .fetch import Fetcher
 from .lock import home_lock
 from .models import Document
-from .store import FetchRecord, Store, sha256_of, sha256_of_file, utc_now, write_atomically
+from .store import (
+    FetchRecord,
+    Store,
+    has_corpus,
+    sha256_of,
+    sha256_of_file,
+    utc_now,
+    write_atomically,
+)
 
-PROBLEM_KINDS = ("missing_original", "damaged_original", "not_in_index", "not_in_catalogue")
+PROBLEM_KINDS = (
+    "missing_catalogue", "missing_original", "damaged_original", "uncatalogued_original",
+    "damaged_text", "damaged_index", "stale_generation", "not_in_index", "not_in_catalogue",
+)  # fmt: skip
+
+
+NO_MANIFEST = "missing (the index was made before manifests); every file reads well"
 
 
 @dataclass
@@ -55,6 +83,7 @@ class CheckReport:
     documents: int = 0
     originals_hashed: int = 0
     indexed_reports: int = 0
+    passages_read: int = 0
     problems: list[Problem] = field(default_factory=list)
     repaired: bool = False
     reindexed: int = 0
@@ -71,6 +100,7 @@ class CheckReport:
             "documents": self.documents,
             "originals_hashed": self.originals_hashed,
             "indexed_reports": self.indexed_reports,
+            "passages_read": self.passages_read,
             "problems": [p.to_json() for p in self.problems],
             "repaired": self.repaired,
             "reindexed": self.reindexed,
@@ -90,30 +120,89 @@ def _original_problem(store: Store, doc: Document) -> Problem | None:
     return None
 
 
-def _live_index(home: Home) -> set[str] | None:
-    """The reports with live passages in the current index; None when there is no index."""
-    if search_index.current_generation(home) is None:
+def _text_problem(store: Store, doc: Document) -> Problem | None:
+    """An indexed report must have its cached text, readable, with its own page count."""
+    if doc.status != "indexed":
         return None
-    return search_index.indexed_sha256s(home)
+    path = store.text_path(doc.sha256)
+    text = store.cached_text(doc.sha256)
+    if not path.is_file():
+        why = "is missing"
+    elif text is None:
+        why = "cannot be read (damaged or from another version)"
+    elif not store.cached_text_is_of(doc.sha256) or (
+        doc.pages is not None and len(text.pages) != doc.pages
+    ):
+        why = f"does not match the report ({len(text.pages)} pages, the catalogue has {doc.pages})"
+    else:
+        return None
+    return Problem("damaged_text", doc.sha256, f"{doc.original_name}: cached text {path} {why}")
+
+
+def _index_problems(home: Home, report: CheckReport) -> tuple[list[Problem], set[str] | None]:
+    """Damage and stale generations; and the live reports (None when unreadable or absent)."""
+    problems = [
+        Problem("stale_generation", folder.name, f"{folder} is not the current generation")
+        for folder in search_index.stale_generations(home)
+    ]
+    generation = search_index.current_generation_or_none(home)
+    unlisted = generation is not None and manifest.read_manifest(generation.path) is None
+    # An index made before manifests has none: read it all, and let repair write one.
+    damage = None if unlisted else search_index.find_damage(home)
+    if damage is None and generation is not None:
+        try:
+            ix = search_index.open_for_reading(home)
+            report.passages_read = manifest.read_everything(ix)
+            live = search_index.indexed_sha256s(home)
+        except Exception as exc:  # whatever Whoosh raises on a damaged file
+            damage = search_index.damage_of(generation.path, exc)
+        else:
+            if unlisted:
+                problems.append(Problem(
+                    "damaged_index", f"index/{generation.name}{manifest.SUFFIX}",
+                    NO_MANIFEST,
+                ))  # fmt: skip
+            return problems, live
+    if damage is not None:
+        problems.append(Problem("damaged_index", damage.file, damage.reason))
+    return problems, None
 
 
 def find_problems(
     home: Home, progress: Callable[[int, int, str], None] | None = None
 ) -> CheckReport:
-    """Hash every original and compare catalogue and index; change nothing."""
+    """Hash every original, read the text cache and the whole index, compare; change nothing."""
     report = CheckReport()
-    with Store(home) as store:
-        docs = store.documents()
-        report.documents = len(docs)
-        for done, doc in enumerate(docs, 1):
-            if progress:
-                progress(done, len(docs), doc.original_name)
-            problem = _original_problem(store, doc)
-            report.originals_hashed += problem is None or problem.kind == "damaged_original"
-            if problem:
-                report.problems.append(problem)
-    live = _live_index(home)
+    docs: list[Document] = []
+    if not home.catalogue_path.exists() and has_corpus(home):
+        report.problems.append(Problem(
+            "missing_catalogue", "", f"{home.catalogue_path} is missing; the originals in "
+            f"{home.originals_dir} and their sidecars can rebuild it",
+        ))  # fmt: skip
+    else:
+        with Store(home) as store:
+            docs = store.documents()
+            report.documents = len(docs)
+            for done, doc in enumerate(docs, 1):
+                if progress:
+                    progress(done, len(docs), doc.original_name)
+                problem = _original_problem(store, doc)
+                report.originals_hashed += problem is None or problem.kind == "damaged_original"
+                if problem:
+                    report.problems.append(problem)
+                problem = _text_problem(store, doc)
+                if problem:
+                    report.problems.append(problem)
+            for sha in store.uncatalogued_originals():
+                report.problems.append(Problem(
+                    "uncatalogued_original", sha,
+                    f"{store.original_path(sha)} has no catalogue row",
+                ))  # fmt: skip
+    index_problems, live = _index_problems(home, report)
+    report.problems += index_problems
     report.indexed_reports = len(live or ())
+    if live is None and any(p.kind == "damaged_index" for p in index_problems):
+        return report  # what the index holds cannot be known until it is rebuilt
     known = {d.sha256: d for d in docs}
     for doc in docs:
         if doc.status == "indexed" and (live is None or doc.sha256 not in live):
@@ -124,6 +213,8 @@ def find_problems(
                     f"{doc.original_name} is marked indexed but the index has none of its passages",
                 )  # fmt: skip
             )
+    if report.problems and report.problems[0].kind == "missing_catalogue":
+        return report
     for sha in sorted((live or set()) - set(known)):
         report.problems.append(
             Problem(
@@ -142,7 +233,8 @@ def check(
     fetcher: Fetcher | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> CheckReport:
-    """Find problems; with `repair`, fix what can be fixed (holding the home's lock)."""
+    """Find problems; with `repair`, fix what can be fixed (holding the home's lock), then
+    check again: what the second check still finds is reported as not fixed."""
     if not repair:
         return find_problems(home, progress)
     with home_lock(home, "check --repair") as lock:
@@ -151,33 +243,70 @@ def check(
         report.repaired = True
         if report.problems:
             _repair(home, report, fetcher)
+            _verify_again(home, report)
     return report
+
+
+def _verify_again(home: Home, report: CheckReport) -> None:
+    """Mark as fixed exactly the problems a fresh check no longer finds; add new ones."""
+    after = find_problems(home)
+    left = {(p.kind, p.sha256): p for p in after.problems}
+    for problem in report.problems:
+        still = left.pop((problem.kind, problem.sha256), None)
+        problem.fixed = still is None
+        if problem.repair is None:
+            problem.repair = "repaired" if problem.fixed else "not repaired"
+    for problem in left.values():
+        problem.repair = "found after the repair; not repaired"
+        report.problems.append(problem)
+    report.documents = after.documents
+    report.originals_hashed = after.originals_hashed
+    report.indexed_reports = after.indexed_reports
+    report.passages_read = after.passages_read
 
 
 def _repair(home: Home, report: CheckReport, fetcher: Fetcher | None) -> None:
     own_fetcher = fetcher is None
     drop_from_index: set[str] = set()
-    flagged: set[str] = set()
+    kinds = {p.kind for p in report.problems}
     try:
-        with Store(home) as store:
+        with Store(home, missing_ok=True) as store:
+            _recatalogue(store, report)
             for problem in report.problems:
                 if problem.kind in ("missing_original", "damaged_original"):
                     if fetcher is None:
                         fetcher = Fetcher()
                     if not _refetch(store, problem, fetcher):
                         drop_from_index.add(problem.sha256)
-            flagged = set(drop_from_index)
             for problem in report.problems:
-                if problem.kind == "not_in_index" and problem.sha256 not in flagged:
+                if problem.kind == "damaged_text" and problem.sha256 not in drop_from_index:
+                    store.text_path(problem.sha256).unlink(missing_ok=True)
                     store.set_status(problem.sha256, "pending")
+                    problem.repair = "extracted again"
+                elif problem.kind == "not_in_index" and problem.sha256 not in drop_from_index:
+                    store.set_status(problem.sha256, "pending")
+                    problem.repair = "indexed again"
                 elif problem.kind == "not_in_catalogue":
-                    drop_from_index.add(problem.sha256)
-                    problem.repair, problem.fixed = "removed from the index", True
+                    if store.document(problem.sha256) is not None:
+                        problem.repair = "catalogued again from its original"
+                    else:
+                        drop_from_index.add(problem.sha256)
+                        problem.repair = "removed from the index"
     finally:
         if own_fetcher and fetcher is not None:
             fetcher.close()
-    generation = search_index.current_generation(home)
-    if drop_from_index and generation is not None:
+    if "stale_generation" in kinds:
+        search_index.remove_stale_generations(home)
+    damaged = [p for p in report.problems if p.kind == "damaged_index"]
+    rebuild = any(p.detail != NO_MANIFEST for p in damaged)
+    for problem in damaged:
+        if rebuild:
+            problem.repair = "index rebuilt from the cached text"
+        else:
+            manifest.write_manifest(search_index.current_generation(home).path)
+            problem.repair = "manifest written"
+    generation = search_index.current_generation_or_none(home)
+    if drop_from_index and generation is not None and not rebuild:
         writer = search_index.open_writer(generation.path)
         try:
             for sha in sorted(drop_from_index):
@@ -186,13 +315,25 @@ def _repair(home: Home, report: CheckReport, fetcher: Fetcher | None) -> None:
         except BaseException:
             writer.cancel()
             raise
-    summary = pipeline.index_locked(home)
+    summary = pipeline.index_locked(home, rebuild=rebuild)
     report.reindexed = summary.indexed
-    live = _live_index(home) or set()
+
+
+def _recatalogue(store: Store, report: CheckReport) -> None:
+    """Give every original without a row its row again, from its sidecar; and the watches."""
+    from . import watch as watching
+
+    orphans = store.uncatalogued_originals()
+    for sha in orphans:
+        store.catalogue_original(sha)
+    restored = watching.restore_watches(store)
     for problem in report.problems:
-        if problem.kind == "not_in_index" and problem.sha256 not in flagged:
-            problem.fixed = problem.sha256 in live
-            problem.repair = "indexed again" if problem.fixed else "indexing it again failed"
+        if problem.kind == "uncatalogued_original":
+            problem.repair = "catalogued again from its sidecar"
+        elif problem.kind == "missing_catalogue":
+            problem.repair = f"rebuilt from {len(orphans)} original(s) and their sidecars" + (
+                f", and {restored} watch(es)" if restored else ""
+            )
 
 
 def _refetch(store: Store, problem: Problem, fetcher: Fetcher) -> bool:

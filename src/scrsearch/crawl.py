@@ -19,7 +19,7 @@ from .config import Home
 from .errors import FetchError, RobotsDisallowed, UsageError
 from .fetch import Fetcher, Response
 from .sources import DocumentLink, Page, SourceConfig, adapter_for, load_sources
-from .store import FetchRecord, Store, sha256_of, utc_now
+from .store import FetchRecord, Store, require_writable, sha256_of, utc_now
 
 #: Listing pages and API answers are small; a bigger one is not a listing.
 LISTING_MAX_BYTES = 20 * 1024 * 1024
@@ -125,6 +125,8 @@ def crawl(
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher()
     summary = CrawlSummary()
+    if not dry_run:
+        require_writable(home)
     store = None if dry_run else Store(home)
     try:
         for config in selected:

@@ -4,8 +4,10 @@ ScrsearchError                 anything scrsearch raises on purpose
 ├── UsageError                 a bad option or argument (exit code 2)
 │   └── QueryError             a malformed search query (exit code 2)
 ├── ConfigError                a bad sources.toml or setting
+│   └── SourcesFileError       sources.toml is malformed (a usage error too: exit code 2)
 ├── StoreError                 the catalogue or the originals cannot be read or written
 ├── IndexError_                the search index is missing, foreign or broken
+│   └── IndexDamaged           a file of the index is missing, the wrong size or unreadable
 ├── ExtractError               a document's text cannot be extracted
 │   ├── NeedsOCRError          the PDF has no text layer
 │   ├── EncryptedError         the PDF is encrypted and cannot be opened
@@ -36,12 +38,24 @@ class ConfigError(ScrsearchError):
     """A bad configuration file or setting."""
 
 
+class SourcesFileError(ConfigError, UsageError):
+    """The home's sources.toml is malformed (the person's input: exit code 2, as usage)."""
+
+
 class StoreError(ScrsearchError):
     """The catalogue or the stored originals cannot be read or written."""
 
 
 class IndexError_(ScrsearchError):  # noqa: N801 - avoid shadowing the builtin IndexError
     """The search index is missing, foreign or broken."""
+
+
+class IndexDamaged(IndexError_):
+    """A file of the index is missing, the wrong size or unreadable; `check --repair` fixes it."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        self.file, self.reason = file, reason
+        super().__init__(f"the index is damaged ({file}: {reason}); run `scrsearch check --repair`")
 
 
 class ExtractError(ScrsearchError):

@@ -237,6 +237,11 @@ def export(
             side = {**meta, "file": path.name, "rows": count, "reports": reports}
             write_atomically(meta_path, (json.dumps(side, indent=2) + "\n").encode())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename is None:  # a failed write (a full disk) names no file: name it
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -179,6 +179,11 @@ class _WarningCollector(logging.Handler):
 
 
 def _pypdf_pages(path: Path) -> tuple[list[str], list[str]]:
+    # What pypdf logs while it opens the file ("EOF marker not found", ...) would go to stderr
+    # naming no file; it is kept as a warning of this document instead.
+    opening = _WarningCollector()
+    pypdf_logger = logging.getLogger("pypdf")
+    pypdf_logger.addHandler(opening)
     try:
         reader = pypdf.PdfReader(path, strict=False)
         if reader.is_encrypted and not reader.decrypt(""):
@@ -188,12 +193,13 @@ def _pypdf_pages(path: Path) -> tuple[list[str], list[str]]:
         raise _password_protected(path) from exc
     except (PyPdfError, ValueError, KeyError, TypeError, RecursionError, OSError) as exc:
         raise _broken(path, exc) from exc
+    finally:
+        pypdf_logger.removeHandler(opening)
     _check_page_count(path, count)
     pages: list[str] = []
-    warnings: list[str] = []
+    warnings: list[str] = [f"pypdf: {m}" for m in dict.fromkeys(opening.messages)]
     failures: list[BaseException] = []
     collector = _WarningCollector()
-    pypdf_logger = logging.getLogger("pypdf")
     pypdf_logger.addHandler(collector)
     try:
         for number in range(1, count + 1):

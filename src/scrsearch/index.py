@@ -4,7 +4,12 @@ The index folder holds generations (`gen-NNNNNN/`, each one Whoosh index) and a 
 file naming the one readers open, with its schema version. Incremental runs write into the
 current generation: Whoosh commits a segment and then renames its table of contents into place,
 so a reader sees either the last commit or the new one, never half a write. A rebuild (or a
-schema change) fills a new generation and switches `CURRENT` only when it is complete.
+schema change) fills a new generation and switches `CURRENT` only when it is complete; a first
+build (no `CURRENT` yet) is made current at once, so its committed batches survive a kill.
+
+Each commit also records the generation's files with their sizes and checksums
+(manifest.py); opening checks the sizes, and any failure to open or read the index is one
+`IndexDamaged` error naming the file.
 """
 
 from __future__ import annotations
@@ -21,9 +26,9 @@ from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.writing import IndexWriter, SegmentWriter
 
-from . import whooshfix
+from . import manifest, whooshfix
 from .config import Home
-from .errors import IndexError_
+from .errors import IndexDamaged, IndexError_
 from .models import Document, Passage
 from .postings import CompactPositions, FlatCodec
 from .store import write_atomically
@@ -112,7 +117,8 @@ def current_generation(home: Home) -> Generation | None:
         raise IndexError_(
             f"{pointer} is damaged; run `scrsearch index --rebuild` to build the index again"
         ) from exc
-    if not whoosh_index.exists_in(str(generation.path)):
+    # Not whoosh's exists_in: it opens the index, and a damaged one would raise from here.
+    if manifest.latest_toc(generation.path) is None:
         raise IndexError_(
             f"the index {generation.path} named by {pointer} is missing; "
             "run `scrsearch index --rebuild`"
@@ -133,12 +139,56 @@ def open_for_reading(home: Home):
             f"the index in {home.index_dir} was built by another version of scrsearch; "
             "run `scrsearch index` to rebuild it"
         )
+    return _open_checked(generation.path)
+
+
+def _open_checked(path: Path):
+    """Open the Whoosh index in `path` after the manifest's size check; IndexDamaged if not."""
+    manifest.check_sizes(path)
     try:
-        return whoosh_index.open_dir(str(generation.path))
+        return whoosh_index.open_dir(str(path))
     except Exception as exc:  # whoosh raises many kinds on a damaged folder
-        raise IndexError_(
-            f"cannot open the index {generation.path}: {exc}; run `scrsearch index --rebuild`"
-        ) from exc
+        raise damage_of(path, exc) from exc
+
+
+def damage_of(path: Path, exc: BaseException) -> IndexDamaged:
+    """The IndexDamaged error that explains `exc`, raised while reading the generation `path`:
+    the file it names, else the first file whose checksum differs, else the table of contents."""
+    if isinstance(exc, IndexDamaged):
+        return exc
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        return IndexDamaged(f"index/{path.name}/{Path(exc.filename).name}", "missing")
+    try:
+        manifest.verify_checksums(path)
+    except IndexDamaged as found:
+        return found
+    reason = f"unreadable ({type(exc).__name__}: {exc})"
+    return IndexDamaged(f"index/{path.name}/{manifest.latest_toc(path)}", reason)
+
+
+def find_damage(home: Home) -> IndexDamaged | None:
+    """The damage of the current generation (missing file, other size or bytes), or None.
+
+    Hashes every file: for `check` and for explaining an error met while reading."""
+    try:
+        generation = current_generation(home)
+    except IndexError_ as exc:
+        return IndexDamaged(CURRENT_FILE, str(exc))
+    if generation is None:
+        return None
+    try:
+        manifest.verify_checksums(generation.path)
+    except IndexDamaged as exc:
+        return exc
+    return None
+
+
+def current_generation_or_none(home: Home) -> Generation | None:
+    """The current generation, or None when there is none or `CURRENT` is unreadable."""
+    try:
+        return current_generation(home)
+    except IndexError_:
+        return None
 
 
 def needs_rebuild(home: Home) -> bool:
@@ -160,6 +210,7 @@ def new_generation(home: Home) -> Path:
     path = home.index_dir / f"{GEN_PREFIX}{max(numbers, default=0) + 1:06d}"
     path.mkdir(parents=True)
     whoosh_index.create_in(str(path), build_schema())
+    manifest.write_manifest(path)
     return path
 
 
@@ -172,11 +223,20 @@ def make_current(home: Home, path: Path) -> None:
 
 def remove_stale_generations(home: Home) -> None:
     """Delete generation folders other than the current one (left by rebuilds or kills)."""
-    generation = current_generation(home)
-    for folder in home.index_dir.glob(GEN_PREFIX + "*"):
-        if generation is None or folder.resolve() != generation.path.resolve():
-            # A reader that still has the old generation open keeps its open files on POSIX.
+    for folder in stale_generations(home):
+        # A reader that still has the old generation open keeps its open files on POSIX.
+        if folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
+        else:
+            folder.unlink(missing_ok=True)
+
+
+def stale_generations(home: Home) -> list[Path]:
+    """Generation folders and manifests other than the current ones (left by rebuilds or
+    kills)."""
+    generation = current_generation_or_none(home)
+    keep = set() if generation is None else {generation.name, generation.name + manifest.SUFFIX}
+    return sorted(p for p in home.index_dir.glob(GEN_PREFIX + "*") if p.name not in keep)
 
 
 #: Memory for a writer's postings before it spills sorted runs to disk (Whoosh's estimate;
@@ -226,7 +286,9 @@ class _SegmentWriter(SegmentWriter):
     def commit(self, mergetype=None, optimize=False, merge=True):
         if mergetype is None and not optimize and merge:
             mergetype = merge_small_segments
-        return super().commit(mergetype=mergetype, optimize=optimize, merge=merge)
+        result = super().commit(mergetype=mergetype, optimize=optimize, merge=merge)
+        manifest.write_manifest(Path(self.storage.folder))
+        return result
 
     def _flush_segment(self):
         self.perdocwriter.close()
@@ -245,10 +307,26 @@ def open_writer(path: Path) -> IndexWriter:
     by copying its parts into memory, which doubled a searcher's memory (68 -> 34 MB on the
     shared corpus; about 1.8 GB at 100,000 pages).
     """
-    ix = whoosh_index.open_dir(str(path))
+    ix = _open_checked(path)
+    if manifest.read_manifest(path) is None or not _manifest_is_current(path):
+        manifest.write_manifest(path)  # built before manifests, or killed before writing it
     return _SegmentWriter(
         ix, limitmb=WRITER_LIMIT_MB, timeout=60.0, delay=0.25, compound=False, codec=FlatCodec()
     )
+
+
+def cancel_quietly(writer: IndexWriter) -> None:
+    """Cancel a writer after a failure; a cancel that fails in turn (the disk still full)
+    leaves only files no table of contents names, which the next commit removes."""
+    try:
+        writer.cancel()
+    except (OSError, ValueError):
+        pass
+
+
+def _manifest_is_current(path: Path) -> bool:
+    listed = manifest.read_manifest(path)
+    return listed is not None and listed["toc"] == manifest.latest_toc(path)
 
 
 def write_report(
@@ -284,6 +362,8 @@ def indexed_sha256s(home: Home) -> set[str]:
     """
     ix = open_for_reading(home)
     shas: set[str] = set()
+    if ix.doc_count_all() == 0:
+        return shas  # an empty index's reader cannot list segments
     with ix.reader() as reader:
         for leaf, _offset in reader.leaf_readers():
             column = leaf.column_reader("sha256")

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .config import Home
-from .errors import LockedError
-from .store import utc_now
+from .errors import LockedError, StoreError
+from .store import require_writable, utc_now
 
 
 def _holder(path) -> dict:
@@ -42,8 +42,14 @@ def home_lock(home: Home, command: str) -> Iterator[dict]:
     Yields a dict with `stale_from`: the pid of a dead previous holder whose lock was taken
     over, or None.
     """
+    require_writable(home)
     home.ensure()
     path = home.lock_path
+    if path.is_dir():
+        raise StoreError(
+            f"{path} is a folder, but it should be the lock file of the home; remove it "
+            f"(rmdir {path}) and run again"
+        )
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:

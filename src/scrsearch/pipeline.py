@@ -5,17 +5,18 @@ from __future__ import annotations
 import csv
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import tagging
+from . import faults, tagging
 from .config import Home
 from .errors import ExtractError, UsageError
 from .lock import home_lock
 from .models import Document, ExtractedText
-from .store import Store
+from .store import Store, require_writable
 
 #: A progress callback: (items done, items in all, what is being done).
 Progress = Callable[[int, int, str], None]
@@ -40,6 +41,8 @@ class AddSummary:
     new: list[Document] = field(default_factory=list)
     duplicates: list[Document] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    #: files or folders that could not be read or stored (a full disk, no permission)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
 
 def pdf_files(paths: Sequence[str | os.PathLike[str]]) -> Iterator[Path | tuple[Path, str]]:
@@ -50,15 +53,28 @@ def pdf_files(paths: Sequence[str | os.PathLike[str]]) -> Iterator[Path | tuple[
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for found in sorted(path.rglob("*")):
-                if found.is_file() and found.suffix.lower() == ".pdf":
-                    yield found
+            yield from _pdfs_under(path)
         elif path.is_file():
             yield path
         elif path.exists():
             yield (path, "not a regular file")
         else:
             raise UsageError(f"{path} does not exist; give a PDF file or a folder of PDFs")
+
+
+def _pdfs_under(folder: Path) -> Iterator[Path | tuple[Path, str]]:
+    """The PDFs in a folder and its subfolders, sorted; then each subfolder that cannot be
+    read, with the reason (a folder skipped without a word would look like an empty one)."""
+    unreadable: list[OSError] = []
+    found = []
+    for dirpath, _dirs, files in os.walk(folder, onerror=unreadable.append):
+        found += [Path(dirpath, f) for f in files if f.lower().endswith(".pdf")]
+    yield from sorted(f for f in found if f.is_file())
+    for exc in unreadable:
+        yield (
+            Path(exc.filename or folder),
+            f"cannot read this folder ({exc.strerror}); make it readable and add it again",
+        )
 
 
 def normalise_given_meta(meta: dict | None) -> dict:
@@ -102,19 +118,36 @@ def read_manifest(manifest: str | os.PathLike[str]) -> list[ManifestRow]:
     from .models import DOC_TYPES
 
     path = Path(manifest)
+    started = 1
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
+            # strict: a quote never closed is an error, not a title running to the end
+            reader = csv.DictReader(handle, strict=True)
             columns = [c.strip() for c in reader.fieldnames or ()]
-            records = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            records = []
+            started = reader.line_num + 1
+            for record in reader:
+                records.append(record)
+                started = reader.line_num + 1
+    except csv.Error as exc:
+        raise UsageError(
+            f"--manifest {path}, line {started}: {exc} (a quote opened on that line is "
+            'probably never closed); close it, or write a quote inside a value as ""'
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(
             f"--manifest {path}: cannot read it ({exc}); give a UTF-8 CSV file"
         ) from exc
     if "file" not in columns:
+        header = ",".join(reader.fieldnames or ())
+        hint = next(
+            (f"; its columns seem separated by {sep!r}: save it as a comma-separated CSV"
+             for sep in (";", "\t", "|") if sep in header and "file" in header),
+            "",
+        )  # fmt: skip
         raise UsageError(
-            f"--manifest {path} has no 'file' column; its first line must name the columns, "
-            f"e.g. file,{','.join(MANIFEST_COLUMNS)}"
+            f"--manifest {path} has no 'file' column{hint}; its first line must name the "
+            f"columns, e.g. file,{','.join(MANIFEST_COLUMNS)}"
         )
     unknown = [c for c in columns if c not in ("file", *MANIFEST_COLUMNS)]
     if unknown:
@@ -167,6 +200,7 @@ def add_paths(
     With a `manifest`, its files are added too, each with its row's metadata over `meta`.
     """
     given = normalise_given_meta(meta)
+    require_writable(home)
     items: list[Path | tuple[Path, str] | ManifestRow] = list(pdf_files(paths))
     if manifest is not None:
         items += read_manifest(manifest)
@@ -174,7 +208,8 @@ def add_paths(
     with Store(home) as store:
         for done, item in enumerate(items, 1):
             if isinstance(item, tuple):
-                summary.skipped.append((str(item[0]), item[1]))
+                unreadable = item[1].startswith("cannot read")
+                (summary.failed if unreadable else summary.skipped).append((str(item[0]), item[1]))
                 continue
             if isinstance(item, ManifestRow) and item.problem:
                 summary.skipped.append((str(item.path), item.problem))
@@ -186,6 +221,9 @@ def add_paths(
                 result = store.add_file(path, source=source, meta=values, url=url)
             except UsageError as exc:
                 summary.skipped.append((str(path), str(exc)))
+                continue
+            except (OSError, sqlite3.Error) as exc:  # disk full, ...: the others still go
+                summary.failed.append((str(path), str(faults.explain(home, exc) or exc)))
                 continue
             (summary.new if result.is_new else summary.duplicates).append(result.document)
             progress(done, len(items), path.name)
@@ -207,6 +245,7 @@ class IndexSummary:
     rebuilt: bool = False
     seconds: float = 0.0
     stale_lock_from: int | None = None
+    stopped: str | None = None  # why the run stopped early (a full disk...); commits kept
 
 
 def _texts(
@@ -287,18 +326,28 @@ def index_locked(
     started = time.monotonic()
     summary = IndexSummary()
     with Store(home) as store:
+        first_build = search_index.current_generation_or_none(home) is None
         rebuild = rebuild or search_index.needs_rebuild(home)
         summary.rebuilt = rebuild
+        # A generation left by a killed rebuild is never finished: start again.
+        search_index.remove_stale_generations(home)
         if rebuild:
             gen_path = search_index.new_generation(home)
             todo = store.documents()
+            if first_build:
+                # Nothing for readers to keep: make the new generation current at once, so
+                # each committed batch is searchable and survives a kill.
+                search_index.make_current(home, gen_path)
+                store.mark_all_pending()
+                todo = store.documents()
+                rebuild = False
         else:
             gen_path = search_index.current_generation(home).path
             statuses = ["pending"] + (["failed", "needs_ocr"] if retry_failed else [])
             todo = store.documents(statuses)
             summary.unchanged = len(store.documents(["indexed"]))
         deferred = _index_documents(store, gen_path, todo, summary, progress, defer_marks=rebuild)
-        if rebuild:
+        if rebuild and summary.stopped is None:
             # Switch readers to the new generation first: a kill between the two steps leaves
             # documents marked pending that are indexed (the next run redoes them), never the
             # other way round.
@@ -353,6 +402,15 @@ def _index_documents(
                 batch, batch_passages = [], 0
                 writer = search_index.open_writer(gen_path)
         writer.commit()
+    except (OSError, sqlite3.Error) as exc:
+        # A full disk or a permission: keep what was committed, say why the run stopped.
+        search_index.cancel_quietly(writer)
+        if isinstance(exc, OSError) and not exc.filename:
+            exc.filename = str(gen_path)  # Whoosh's failed writes name no file
+        summary.indexed -= len(batch)
+        summary.passages -= batch_passages
+        summary.stopped = str(faults.explain(store.home, exc) or exc)
+        return deferred
     except BaseException:
         writer.cancel()
         raise

@@ -21,7 +21,7 @@ from . import tagging, whooshfix
 from .config import Home
 from .errors import QueryError, UsageError
 from .models import Document, ReportTag
-from .store import Store
+from .store import Store, connect_catalogue
 
 #: Fields a query may name as `field:value`, with the aliases people type.
 QUERY_FIELDS = {
@@ -590,10 +590,9 @@ class _Reader:
             whooshfix.lengths_in_memory(self.searcher)
         if self.db is None:
             Store(self.home).close()  # creates the catalogue if it is not there yet
-            # Any thread may run a search (the web page's worker threads, one at a time).
-            self.db = sqlite3.connect(
-                self.home.catalogue_path, timeout=30, check_same_thread=False
-            )
+            # Read-only when the home is; any thread may run a search (the web page's worker
+            # threads, one at a time).
+            self.db = connect_catalogue(self.home, any_thread=True)
         version = self.db.execute("PRAGMA data_version").fetchone()[0]
         if self.catalogue is None or version != self.data_version:
             self.catalogue = _Catalogue.load(self.home)

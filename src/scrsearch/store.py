@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -104,11 +105,19 @@ def write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); a home is often shared or archived for others
+        # to search, so its files get the usual mode.
+        os.fchmod(fd, 0o644)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename is None:  # a failed write (a full disk) names no file: name it
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -139,24 +148,101 @@ class FetchRecord:
     error: str | None = None
 
 
+def has_corpus(home: Home) -> bool:
+    """True when the home holds originals or an index (so a catalogue must exist)."""
+    return (home.index_dir / "CURRENT").exists() or any(home.originals_dir.glob("*/*.pdf"))
+
+
+def catalogue_writable(home: Home) -> bool:
+    """True when the catalogue (and its folder, for SQLite's journal) can be written."""
+    folder = home.corpus_dir if home.corpus_dir.exists() else home.root
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK):
+        return False
+    return not home.catalogue_path.exists() or os.access(home.catalogue_path, os.W_OK)
+
+
+def connect_catalogue(home: Home, *, any_thread: bool = False) -> sqlite3.Connection:
+    """A connection to the catalogue, read-only when the home cannot be written (usable from
+    any thread, one at a time, with `any_thread`).
+
+    Read-only, SQLite still needs to create the WAL's shared-memory file beside the catalogue;
+    where it cannot (a read-only folder), the file is opened as immutable, which is right for
+    an archived home that nothing writes to."""
+    path = home.catalogue_path
+    same = not any_thread
+    if catalogue_writable(home):
+        return sqlite3.connect(path, timeout=30, check_same_thread=same)
+    uri = "file:" + urllib.parse.quote(str(path))
+    try:
+        db = sqlite3.connect(
+            uri + "?mode=ro", uri=True, timeout=30, isolation_level=None, check_same_thread=same
+        )
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        return sqlite3.connect(
+            uri + "?immutable=1", uri=True, isolation_level=None, check_same_thread=same
+        )
+
+
+def unwritable_path(home: Home) -> Path | None:
+    """The first path of the home a writing command needs and cannot write, or None."""
+    candidates = [home.root, home.corpus_dir, home.originals_dir, home.text_dir, home.index_dir]
+    candidates += [home.catalogue_path, home.lock_path]
+    candidates += [Path(f"{home.catalogue_path}{x}") for x in ("-wal", "-shm")]
+    for path in candidates:
+        if path.exists() and not os.access(path, os.W_OK):
+            return path
+    return None
+
+
+def require_writable(home: Home) -> None:
+    """Raise StoreError naming the path when a writing command cannot write the home."""
+    path = unwritable_path(home)
+    if path is not None:
+        raise StoreError(
+            f"{path} is not writable, and this command writes to the home; make it writable "
+            "(or run as its owner), or give another --home (searching needs no write access)"
+        )
+
+
 class Store:
     """The originals, text cache and catalogue of one home. Use as a context manager."""
 
-    def __init__(self, home: Home) -> None:
-        self.home = home.ensure()
+    def __init__(self, home: Home, *, missing_ok: bool = False) -> None:
+        """Open the catalogue (read-only when the home cannot be written).
+
+        A missing catalogue is created only in a new home: where originals or an index exist,
+        it was lost, and that is an error (unless `missing_ok`, for `check --repair`, which
+        rebuilds it from the originals and their sidecars)."""
+        self.home = home
+        path = home.catalogue_path
+        if not path.exists() and not missing_ok and has_corpus(home):
+            raise StoreError(
+                f"the catalogue {path} is missing, but {home.corpus_dir} holds originals; "
+                "run `scrsearch check --repair` to rebuild it from them"
+            )
+        self.read_only = not catalogue_writable(home)
         try:
-            self.db = sqlite3.connect(home.catalogue_path, timeout=30, isolation_level=None)
+            if self.read_only:
+                self.db = connect_catalogue(home)
+            else:
+                home.ensure()
+                self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.executescript(_SCHEMA)
-            self._add_missing_columns()
+            if not self.read_only:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("PRAGMA foreign_keys=ON")
+                self.db.executescript(_SCHEMA)
+                self._add_missing_columns()
             self._check_version()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
-                f"cannot open the catalogue {home.catalogue_path}: {exc}; "
-                "if the file is damaged, move it away and run `scrsearch add` again"
+                f"cannot open the catalogue {path}: {exc}; if the file is damaged, move it "
+                "away and run `scrsearch check --repair` to rebuild it from the originals"
             ) from exc
 
     def _add_missing_columns(self) -> None:
@@ -167,6 +253,8 @@ class Store:
 
     def _check_version(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key='catalogue_version'").fetchone()
+        if row is None and self.read_only:
+            return
         if row is None:
             self.db.execute(
                 "INSERT INTO meta(key, value) VALUES('catalogue_version', ?)",
@@ -189,7 +277,11 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: committed on success, rolled back on any error."""
+        """A write transaction: committed on success, rolled back on any error. Inside another
+        one, it is part of that one."""
+        if self.db.in_transaction:
+            yield self.db
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -248,16 +340,16 @@ class Store:
         sha = sha256_of(data)
         now = utc_now()
         existing = self.document(sha)
-        if url:
-            self._link_url(url, sha, source, now)
         if existing is not None:
-            if meta:
-                self._set_given_meta(existing, meta, meta_origin)
-            self._restore_original(sha, data)
+            with self.transaction():
+                if url:
+                    self._link_url(url, sha, source, now)
+                if meta:
+                    self._set_given_meta(existing, meta, meta_origin)
+                self._restore_original(sha, data)
+                self.write_sidecar(sha)
             return AddResult(self.document(sha), is_new=False)
         target = self.original_path(sha)
-        if not target.exists():
-            write_atomically(target, data)
         values = {k: v for k, v in (meta or {}).items() if k in META_FIELDS and v is not None}
         origin = {k: meta_origin for k in values}
         row = {
@@ -275,10 +367,115 @@ class Store:
         }
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)
-        self.db.execute(
-            f"INSERT OR IGNORE INTO documents ({cols}) VALUES ({marks})", tuple(row.values())
-        )
+        created = not target.exists()
+        # The original, its row and its sidecar go in together or not at all: a failure
+        # (disk full, a read-only catalogue) leaves no original that no row points to.
+        try:
+            with self.transaction() as db:
+                if created:
+                    write_atomically(target, data)
+                if url:
+                    self._link_url(url, sha, source, now)
+                db.execute(
+                    f"INSERT OR IGNORE INTO documents ({cols}) VALUES ({marks})",
+                    tuple(row.values()),
+                )
+                self.write_sidecar(sha)
+        except BaseException:
+            if created:
+                target.unlink(missing_ok=True)
+                self.sidecar_path(sha).unlink(missing_ok=True)
+            raise
         return AddResult(self.document(sha), is_new=True)
+
+    # -- sidecars: what the catalogue knows that an original cannot tell again -------------
+
+    def sidecar_path(self, sha256: str) -> Path:
+        """The JSON beside an original that lets `check --repair` rebuild its catalogue row."""
+        return self.original_path(sha256).with_suffix(".json")
+
+    def write_sidecar(self, sha256: str) -> None:
+        """Write (atomically) the facts about a document that cannot be derived from its bytes:
+        name, source, URLs, fetches and their validators, given metadata."""
+        doc = self.document(sha256)
+        if doc is None:
+            return
+        kept = {k: o for k, o in doc.meta_origin.items() if o in META_ORIGIN_RANK}
+        urls = self.db.execute(
+            "SELECT url, source, first_seen, last_seen FROM document_urls WHERE sha256=? "
+            "ORDER BY first_seen",
+            (sha256,),
+        )
+        fetches = self.db.execute("SELECT * FROM fetches WHERE sha256=? ORDER BY id", (sha256,))
+        payload = {
+            "sidecar_version": 1,
+            "sha256": sha256,
+            "original_name": doc.original_name,
+            "source": doc.source,
+            "url": doc.url,
+            "fetched_at": doc.fetched_at,
+            "added_from": doc.added_from,
+            "added_at": doc.added_at,
+            "meta": {k: getattr(doc, k) for k in kept},
+            "meta_origin": kept,
+            "urls": [dict(r) for r in urls],
+            "fetches": [{k: v for k, v in dict(r).items() if k != "id"} for r in fetches],
+        }
+        data = json.dumps(payload, ensure_ascii=False, indent=1).encode()
+        write_atomically(self.sidecar_path(sha256), data)
+
+    def read_sidecar(self, sha256: str) -> dict:
+        """A document's sidecar, or {} when it is missing or unreadable."""
+        try:
+            payload = json.loads(self.sidecar_path(sha256).read_bytes())
+        except (OSError, ValueError):
+            return {}
+        return payload if isinstance(payload, dict) and payload.get("sha256") == sha256 else {}
+
+    def uncatalogued_originals(self) -> list[str]:
+        """The sha256 of each stored original that no catalogue row points to."""
+        known = {r[0] for r in self.db.execute("SELECT sha256 FROM documents")}
+        found = (p.stem for p in self.home.originals_dir.glob("*/*.pdf"))
+        return sorted(s for s in found if len(s) == 64 and s not in known)
+
+    def catalogue_original(self, sha256: str) -> Document:
+        """Re-create the catalogue row of a stored original from its sidecar (status pending;
+        metadata the sidecar does not give is inferred again when it is indexed)."""
+        path = self.original_path(sha256)
+        side = self.read_sidecar(sha256)
+        meta = {k: v for k, v in (side.get("meta") or {}).items() if k in META_FIELDS}
+        origin = {k: o for k, o in (side.get("meta_origin") or {}).items() if k in meta}
+        row = {
+            "sha256": sha256,
+            "original_name": side.get("original_name") or path.name,
+            "source": side.get("source") or "local",
+            "path": str(path.relative_to(self.home.root)),
+            "size": path.stat().st_size,
+            "url": side.get("url"),
+            "fetched_at": side.get("fetched_at"),
+            "added_at": side.get("added_at") or utc_now(),
+            "added_from": side.get("added_from"),
+            "meta_origin": json.dumps(origin),
+            **meta,
+        }
+        with self.transaction() as db:
+            db.execute(
+                f"INSERT OR IGNORE INTO documents ({', '.join(row)}) "
+                f"VALUES ({', '.join('?' for _ in row)})",
+                tuple(row.values()),
+            )
+            for link in side.get("urls") or ():
+                db.execute(
+                    "INSERT OR IGNORE INTO document_urls(url, sha256, source, first_seen, "
+                    "last_seen) VALUES (?, ?, ?, ?, ?)",
+                    (link["url"], sha256, link["source"], link["first_seen"], link["last_seen"]),
+                )
+            known = {r[0] for r in db.execute("SELECT fetched_at FROM fetches WHERE sha256=?",
+                                               (sha256,))}  # fmt: skip
+            for fetch in side.get("fetches") or ():
+                if fetch.get("fetched_at") not in known:
+                    self.record_fetch(FetchRecord(**fetch), sidecar=False)
+        return self.document(sha256)
 
     def _restore_original(self, sha: str, data: bytes) -> None:
         """Put good bytes back when the stored original is missing or damaged (`check`)."""
@@ -383,11 +580,14 @@ class Store:
             merged_origin[key] = origin
         if not updates:
             return
+        kept = any(merged_origin[k] in META_ORIGIN_RANK for k in updates)
         updates["meta_origin"] = json.dumps(merged_origin)
         assignments = ", ".join(f"{k}=?" for k in updates)
         self.db.execute(
             f"UPDATE documents SET {assignments} WHERE sha256=?", (*updates.values(), sha256)
         )
+        if kept:  # given, source or link metadata cannot be inferred again: keep it beside
+            self.write_sidecar(sha256)
 
     def set_extracted(
         self,
@@ -460,12 +660,14 @@ class Store:
 
     # -- fetch records -------------------------------------------------------------------------
 
-    def record_fetch(self, record: FetchRecord) -> None:
-        """Append one fetch to the catalogue."""
+    def record_fetch(self, record: FetchRecord, *, sidecar: bool = True) -> None:
+        """Append one fetch to the catalogue (and to the sidecar of the document it stored)."""
         row = {f.name: getattr(record, f.name) for f in fields(FetchRecord)}
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         self.db.execute(f"INSERT INTO fetches ({cols}) VALUES ({marks})", tuple(row.values()))
+        if sidecar and record.sha256:
+            self.write_sidecar(record.sha256)
 
     def last_fetch(self, url: str, *, with_document: bool = True) -> FetchRecord | None:
         """The newest fetch of `url` (by default one that stored a document), or None."""
@@ -511,10 +713,20 @@ class Store:
             warnings=tuple(payload.get("warnings", ())),
         )
 
+    def cached_text_is_of(self, sha256: str) -> bool:
+        """False when the cached text names another document (a file copied over another);
+        caches written before they named their document count as theirs."""
+        try:
+            payload = json.loads(gzip.decompress(self.text_path(sha256).read_bytes()))
+        except (OSError, ValueError, EOFError):
+            return False
+        return payload.get("sha256", sha256) == sha256
+
     def cache_text(self, sha256: str, text: ExtractedText) -> None:
         """Cache extracted text by sha256, atomically."""
         payload = {
             "version": TEXT_CACHE_VERSION,
+            "sha256": sha256,
             "extractor": text.extractor,
             "warnings": list(text.warnings),
             "pages": list(text.pages),

@@ -34,7 +34,8 @@ class UpdateSummary:
     @property
     def failed(self) -> int:
         """Items that failed in any stage (crawl documents, index documents, watches)."""
-        return self.crawl.failed + len(self.index.failed) + len(self.watch_failures)
+        stopped = self.index.stopped is not None
+        return self.crawl.failed + len(self.index.failed) + len(self.watch_failures) + stopped
 
     def to_json(self) -> dict:
         return {

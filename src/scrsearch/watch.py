@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Home
-from .errors import IndexError_, UsageError
+from .errors import IndexError_, QueryError, UsageError
 from .search import Filters, SearchRequest, matching_reports, report_json, search
-from .store import Store, utc_now
+from .store import Store, require_writable, utc_now, write_atomically
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS watches (
@@ -56,6 +56,7 @@ class Watch:
     created_at: str
     last_run_at: str | None = None
     seen: int = 0
+    problem: str | None = None  # why it cannot run (its stored filters are unreadable)
 
     def request(self) -> SearchRequest:
         return SearchRequest(query=self.query, filters=self.filters)
@@ -68,6 +69,7 @@ class Watch:
             "created_at": self.created_at,
             "last_run_at": self.last_run_at,
             "seen": self.seen,
+            **({"problem": self.problem} if self.problem else {}),
         }
 
 
@@ -78,9 +80,11 @@ class WatchRun:
     watch: str
     new: list[dict]  # report objects as in search results
     matching: int
+    error: str | None = None  # why this watch could not run (the others still ran)
 
     def to_json(self) -> dict:
-        return {"watch": self.watch, "new": self.new}
+        return {"watch": self.watch, "new": self.new, **({"error": self.error} if self.error
+                                                          else {})}  # fmt: skip
 
 
 def filters_from_json(data: dict) -> Filters:
@@ -97,15 +101,24 @@ class WatchStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.db = store.db
-        self.db.executescript(_SCHEMA)
+        if not store.read_only:
+            self.db.executescript(_SCHEMA)
 
     def _watch(self, row) -> Watch:
         seen = self.db.execute(
             "SELECT COUNT(*) FROM watch_seen WHERE name=?", (row["name"],)
         ).fetchone()[0]
+        try:
+            filters, problem = filters_from_json(json.loads(row["filters"])), None
+        except (ValueError, TypeError, AttributeError) as exc:
+            filters = Filters()
+            problem = (
+                f"its stored filters {row['filters']!r} cannot be read ({exc}); "
+                f"`scrsearch watch remove {row['name']}` and add it again"
+            )
         return Watch(
-            row["name"], row["query"], filters_from_json(json.loads(row["filters"])),
-            row["created_at"], row["last_run_at"], seen,
+            row["name"], row["query"], filters,
+            row["created_at"], row["last_run_at"], seen, problem,
         )  # fmt: skip
 
     def get(self, name: str) -> Watch:
@@ -144,6 +157,7 @@ class WatchStore:
                 "INSERT INTO watch_seen(name, sha256, first_seen) VALUES (?, ?, ?)",
                 [(name, sha, now) for sha in seen],
             )
+            save_watches(self.store)
         return self.get(name)
 
     def remove(self, name: str) -> None:
@@ -152,6 +166,51 @@ class WatchStore:
         with self.store.transaction() as db:
             db.execute("DELETE FROM watch_seen WHERE name=?", (name,))
             db.execute("DELETE FROM watches WHERE name=?", (name,))
+            save_watches(self.store)
+
+
+def watches_path(home: Home) -> Path:
+    """corpus/watches.json: every watch and what it has seen, so a lost catalogue keeps them."""
+    return home.corpus_dir / "watches.json"
+
+
+def save_watches(store: Store) -> None:
+    """Write every watch and its seen reports beside the originals (atomically)."""
+    watches = []
+    for row in store.db.execute("SELECT * FROM watches ORDER BY name"):
+        seen = store.db.execute(
+            "SELECT sha256, first_seen FROM watch_seen WHERE name=? ORDER BY sha256",
+            (row["name"],),
+        )
+        watches.append({**dict(row), "seen": [list(r) for r in seen]})
+    data = json.dumps({"watches": watches}, ensure_ascii=False, indent=1).encode()
+    write_atomically(watches_path(store.home), data)
+
+
+def restore_watches(store: Store) -> int:
+    """Put back watches that corpus/watches.json has and the catalogue lacks; how many."""
+    try:
+        saved = json.loads(watches_path(store.home).read_bytes())["watches"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+    WatchStore(store)  # creates the watch tables in a new catalogue
+    restored = 0
+    with store.transaction() as db:
+        for entry in saved:
+            if db.execute("SELECT 1 FROM watches WHERE name=?", (entry["name"],)).fetchone():
+                continue
+            db.execute(
+                "INSERT INTO watches(name, query, filters, created_at, last_run_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (entry["name"], entry["query"], entry["filters"], entry["created_at"],
+                 entry.get("last_run_at")),
+            )  # fmt: skip
+            db.executemany(
+                "INSERT OR IGNORE INTO watch_seen(name, sha256, first_seen) VALUES (?, ?, ?)",
+                [(entry["name"], sha, first) for sha, first in entry.get("seen", ())],
+            )
+            restored += 1
+    return restored
 
 
 def _current_matches(home: Home, request: SearchRequest) -> dict[str, int]:
@@ -170,6 +229,7 @@ def add_watch(
     from .search import parse_query, query_schema
 
     parse_query(request.query, query_schema())  # a bad query fails now, not later
+    require_writable(home)
     seen = [] if include_existing else sorted(_current_matches(home, request))
     with Store(home) as store:
         return WatchStore(store).add(name, request, seen)
@@ -183,6 +243,7 @@ def list_watches(home: Home) -> list[Watch]:
 
 def remove_watch(home: Home, name: str) -> None:
     """Delete a watch."""
+    require_writable(home)
     with Store(home) as store:
         WatchStore(store).remove(name)
 
@@ -223,7 +284,14 @@ def run_watch(home: Home, name: str, *, to: Path | None = None) -> WatchRun:
     """Report the reports that newly match watch `name`, mark them seen, append them to `to`."""
     with Store(home) as store:
         watch = WatchStore(store).get(name)
-    matches = _current_matches(home, watch.request())
+    if watch.problem:
+        raise UsageError(f"watch {name}: {watch.problem}")
+    try:
+        matches = _current_matches(home, watch.request())
+    except QueryError as exc:
+        raise QueryError(
+            f"watch {name}: {exc}; `scrsearch watch remove {name}` and add it again"
+        ) from exc
     with Store(home) as store:
         seen = {
             r[0] for r in store.db.execute("SELECT sha256 FROM watch_seen WHERE name=?", (name,))
@@ -241,6 +309,7 @@ def run_watch(home: Home, name: str, *, to: Path | None = None) -> WatchRun:
                 if inserted:  # another run may have claimed it since we looked
                     claimed.append(report)
             db.execute("UPDATE watches SET last_run_at=? WHERE name=?", (now, name))
+            save_watches(store)
             if to is not None:
                 _append_jsonl(to, [{"watch": name, "found_at": now, **r} for r in claimed])
     return WatchRun(name, claimed, len(matches))
@@ -248,5 +317,14 @@ def run_watch(home: Home, name: str, *, to: Path | None = None) -> WatchRun:
 
 def run_watches(home: Home, names: Sequence[str] = (), *, to: Path | None = None) -> list[WatchRun]:
     """Run the named watches (every watch when none is named)."""
+    require_writable(home)
     chosen = list(names) or [w.name for w in list_watches(home)]
-    return [run_watch(home, name, to=to) for name in chosen]
+    runs = []
+    for name in chosen:
+        try:
+            runs.append(run_watch(home, name, to=to))
+        except (UsageError, IndexError_) as exc:  # one bad watch never stops the others
+            if len(chosen) == 1 and names:
+                raise
+            runs.append(WatchRun(name, [], 0, error=str(exc)))
+    return runs

@@ -35,6 +35,25 @@ class ScrsearchGroup(click.Group):
             # `scrsearch search ... | head`: the reader went away; that is not an error.
             sys.stderr.close()
             ctx.exit(EXIT_OK)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # the OS, SQLite or a damaged index: a message, if known
+            explained = _explain(ctx, exc)
+            if explained is None:
+                raise
+            click.echo(f"Error: {explained}", err=True)
+            ctx.exit(EXIT_FAILED)
+
+
+def _explain(ctx: click.Context, exc: Exception) -> ScrsearchError | None:
+    from ..config import resolve_home
+    from ..faults import explain
+
+    try:
+        home = resolve_home((ctx.obj or {}).get("home"))
+    except ScrsearchError:
+        home = None
+    return explain(home, exc)
 
 
 @click.group(cls=ScrsearchGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -58,14 +58,19 @@ def add(ctx, paths, title, locality, year, doc_type, subject, source, manifest):
         )
     for path, reason in summary.skipped:
         click.echo(f"skipped {path}: {reason}", err=True)
+    for path, reason in summary.failed:
+        click.echo(f"failed: {path}: {reason}", err=True)
     for doc in summary.duplicates:
         click.echo(f"already present: {doc.original_name} (id {doc.report_id})", err=True)
     click.echo(
         f"Added {len(summary.new)} new document(s) to {home.root}; "
-        f"{len(summary.duplicates)} already present, {len(summary.skipped)} skipped. "
-        "Next: scrsearch index",
+        f"{len(summary.duplicates)} already present, {len(summary.skipped)} skipped"
+        + (f", {len(summary.failed)} failed" if summary.failed else "")
+        + ". Next: scrsearch index",
         err=True,
     )
+    if summary.failed:
+        ctx.exit(EXIT_FAILED)
 
 
 @main.command()
@@ -99,7 +104,10 @@ def index(ctx, rebuild, retry_failed):
         f"OCR, {len(summary.failed)} failed.",
         err=True,
     )
-    if summary.failed:
+    if summary.stopped:
+        kept = "the batches committed before it are kept"
+        click.echo(f"Error: indexing stopped: {summary.stopped}; {kept}", err=True)
+    if summary.failed or summary.stopped:
         ctx.exit(EXIT_FAILED)
 
 
@@ -172,7 +180,9 @@ def render_results(payload: dict, *, facets_shown: int = 6) -> None:
             more = f" · +{len(values) - facets_shown} more" if len(values) > facets_shown else ""
             click.echo(wrap(listed + more, " " * 17, first=f"  {facet:<15}"))
     end = payload["offset"] + shown
-    if payload.get("partial_total") and end < total + payload["partial_total"] and end >= total:
+    if shown == 0 and payload["offset"] < total:
+        click.echo(f"\nNo reports shown (--limit {payload['limit']}); --limit N shows N of {total}")
+    elif payload.get("partial_total") and end < total + payload["partial_total"] and end >= total:
         click.echo(f"\nShowing {payload['offset'] + 1}-{end}; more partial matches: --offset {end}")
     elif end < total:
         click.echo(f"\nShowing {payload['offset'] + 1}-{end} of {total}; next page: --offset {end}")

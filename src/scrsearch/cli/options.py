@@ -64,6 +64,50 @@ def home_of(ctx: click.Context) -> Home:
     return resolve_home((ctx.find_root().obj or {}).get("home"))
 
 
+def _check_nations(ctx: click.Context, param: click.Parameter, values: tuple) -> tuple:
+    """--nation values as the catalogue spells them; an unknown one is a usage error (like
+    --region), never a silent empty result."""
+    from ..localities import all_localities
+
+    known = {r.nation.lower(): r.nation for r in all_localities() if r.nation}
+    out = []
+    for value in values:
+        nation = known.get(" ".join(value.split()).lower())
+        if nation is None:
+            raise click.BadParameter(
+                f"{value!r} is not a nation; use one of: {', '.join(sorted(set(known.values())))}"
+            )
+        out.append(nation)
+    return tuple(out)
+
+
+def _check_sources(ctx: click.Context, param: click.Parameter, values: tuple) -> tuple:
+    """--source values must name `local`, a configured source or one the catalogue has."""
+    if not values:
+        return values
+    from ..sources import load_sources
+    from ..store import connect_catalogue
+
+    home = home_of(ctx)
+    known = {"local"}
+    try:
+        known |= set(load_sources(home))
+        if home.catalogue_path.exists():
+            db = connect_catalogue(home)
+            try:
+                known |= {r[0] for r in db.execute("SELECT DISTINCT source FROM documents")}
+            finally:
+                db.close()
+    except Exception:  # an unreadable home is reported by the command itself
+        return values
+    for value in values:
+        if value not in known:
+            raise click.BadParameter(
+                f"{value!r} is not a source of this home; use one of: {', '.join(sorted(known))}"
+            )
+    return values
+
+
 def filter_options(func: Callable) -> Callable:
     """The filters shared by search, export, stats and watch (repeatable, combinable)."""
     decorators = [
@@ -72,12 +116,14 @@ def filter_options(func: Callable) -> Callable:
         click.option("--region", "regions", multiple=True, metavar="NAME",
                      help="Region, e.g. 'Yorkshire and The Humber' or Yorkshire."),
         click.option("--nation", "nations", multiple=True, metavar="NAME",
+                     callback=_check_nations,
                      help="England, Wales, Scotland or Northern Ireland."),
         click.option("--year", "years", multiple=True, metavar="YEAR[-YEAR]",
                      help="Year of publication, or a range: 2015, 2014-2018, 2015-."),
         click.option("--doc-type", "doc_types", multiple=True,
                      type=click.Choice(DOC_TYPES), help="Document type."),
         click.option("--source", "sources", multiple=True, metavar="NAME",
+                     callback=_check_sources,
                      help="Where documents came from (local, or a crawl source)."),
         click.option("--subject", "subjects", multiple=True, metavar="NAME",
                      help="The child's pseudonym or name, e.g. 'Child D'."),

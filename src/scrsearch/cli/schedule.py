@@ -90,6 +90,8 @@ def _update_report(summary: updating.UpdateSummary, earlier: list[str]) -> None:
         click.echo(f"failed: {doc.sha256} {doc.original_name}: {reason}", err=True)
     for name, reason in summary.watch_failures:
         click.echo(f"failed: watch {name}: {reason}", err=True)
+    if summary.index.stopped:
+        click.echo(f"failed: indexing stopped: {summary.index.stopped}", err=True)
     crawl, index = summary.crawl, summary.index
     found = ", ".join(f"{w.watch} {len(w.new)} new" for w in summary.watches) or "no watches"
     click.echo(
@@ -177,6 +179,8 @@ def watch_list(ctx, fmt):
         filters = " ".join(_filter_words(saved.filters.to_json()))
         click.echo(f"{saved.name}: {saved.query or '(no query)'} {filters}".rstrip())
         click.echo(f"    {saved.seen} seen; last run {saved.last_run_at or 'never'}")
+        if saved.problem:
+            click.echo(wrap(f"cannot run: {saved.problem}", "      ", first="    ! "))
     if not watches:
         click.echo("No watches yet: `scrsearch watch add NAME QUERY`.", err=True)
 
@@ -218,11 +222,18 @@ def watch_run(ctx, name, to, fmt):
         emit_json(runs[0].to_json() if name else [r.to_json() for r in runs])
         return
     for run in runs:
+        if run.error:
+            continue
         click.echo(f"{run.watch}: {len(run.new)} new of {run.matching} matching")
         for entry in run.new:
             bits = [entry.get("locality") or "no locality", entry.get("year") or "year ?"]
             click.echo(f"  {entry['report_id']}  {entry['title']}")
             click.echo(wrap(" · ".join(str(b) for b in bits), "      "))
+    for run in runs:
+        if run.error:
+            click.echo(f"failed: watch {run.watch}: {run.error}", err=True)
+    if any(run.error for run in runs):
+        ctx.exit(EXIT_FAILED)
 
 
 # -- check -------------------------------------------------------------------------------------
@@ -232,21 +243,26 @@ def watch_run(ctx, name, to, fmt):
 @click.option(
     "--repair",
     is_flag=True,
-    help="Fix what can be fixed: index missing reports again, fetch damaged "
-    "originals again from their URL (else mark them failed), drop unknown reports "
-    "from the index.",
+    help="Fix what can be fixed, then check again: rebuild a lost catalogue from the "
+    "originals' sidecars, fetch damaged originals again from their URL (else mark them "
+    "failed), extract damaged cached text again, rebuild a damaged index, index missing "
+    "reports again, drop unknown reports from the index.",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.pass_context
 def check_cmd(ctx, repair, fmt):
-    """Verify originals, catalogue and index agree; name each problem by sha256.
+    """Verify originals, text cache, catalogue and index agree; name each problem.
 
     \b
-    Re-hashes every original against its sha256, checks that every indexed report has
-    passages in the index and that the index holds no report the catalogue lacks.
-    Problems: missing_original, damaged_original, not_in_index, not_in_catalogue.
+    Re-hashes every original against its sha256, reads each indexed report's cached
+    text, verifies the index's files against their manifest and reads every stored
+    field and posting list once, checks that every indexed report has passages in the
+    index and that the index holds no report the catalogue lacks.
+    Problems: missing_catalogue, missing_original, damaged_original,
+    uncatalogued_original, damaged_text, damaged_index, stale_generation,
+    not_in_index, not_in_catalogue.
     Exit code 1 when a problem is found (with --repair: when one is left unfixed).
     """
     from .. import check as checking

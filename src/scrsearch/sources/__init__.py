@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import Home
-from ..errors import ConfigError
+from ..errors import ConfigError, SourcesFileError
 from .base import STATED_FIELDS, Adapter, DocumentLink, Page, PageGetter, SourceConfig
 from .design_system import ResultsLibraryAdapter
 from .govuk import GovukAdapter
@@ -90,7 +90,10 @@ def load_sources(home: Home | None = None) -> dict[str, SourceConfig]:
             text = path.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from exc
-        sources.update(parse_sources(_parse_toml(text, str(path)), str(path)))
+        try:
+            sources.update(parse_sources(_parse_toml(text, str(path)), str(path)))
+        except ConfigError as exc:
+            raise SourcesFileError(str(exc)) from exc
     return dict(sorted(sources.items()))
 
 
@@ -164,11 +167,41 @@ def _source(name: str, table: Any, origin: str) -> SourceConfig:
         link_texts=_patterns(values, "link_texts", adapter.default_link_texts, where),
         max_depth=_non_negative(values.get("max_depth", 2), where, "max_depth"),
         delay=_non_negative(values.get("delay"), where, "delay"),
-        meta={k: values[k] for k in STATED_FIELDS if values.get(k)},
+        meta=_stated_meta(values, where),
         options=options,
         enabled=values.get("enabled", True),
         origin=origin,
     )
+
+
+def _stated_meta(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The metadata a source states, checked: a locality or region must be a known one (an
+    unknown name stored as is would never match a filter), written as the catalogue writes it."""
+    from ..models import DOC_TYPES
+    from ..tagging import all_regions, locality_record, region_name
+
+    meta = {k: values[k] for k in STATED_FIELDS if values.get(k)}
+    if "locality" in meta:
+        record = locality_record(meta["locality"])
+        if record is None:
+            raise ConfigError(
+                f"{where}, key 'locality': {meta['locality']!r} is not a known local authority; "
+                "use a council name such as 'Bradford' (see src/scrsearch/data/localities.csv)"
+            )
+        meta["locality"] = record.name
+    if "region" in meta:
+        region = region_name(meta["region"])
+        if region is None:
+            raise ConfigError(
+                f"{where}, key 'region': {meta['region']!r} is not a region; use one of: "
+                f"{', '.join(all_regions())}"
+            )
+        meta["region"] = region
+    if "doc_type" in meta and meta["doc_type"] not in DOC_TYPES:
+        raise ConfigError(
+            f"{where}, key 'doc_type': {meta['doc_type']!r} is not one of: {', '.join(DOC_TYPES)}"
+        )
+    return meta
 
 
 def _strings(value: list, where: str, key: str) -> tuple[str, ...]:

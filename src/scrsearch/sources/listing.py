@@ -41,11 +41,12 @@ class ListingAdapter(Adapter):
             page = get_page(url)
             if page is None:
                 continue
-            for anchor, href in self.anchors(page):
+            context = _PageContext()
+            for anchor, href in self.anchors(page, context):
                 if self.is_document(href, text_of(anchor)):
                     if href not in yielded:
                         yielded.add(href)
-                        yield self.document_link(anchor, href, page)
+                        yield self.document_link(anchor, href, page, context)
                 elif (
                     depth < config.max_depth
                     and href not in queued
@@ -54,10 +55,23 @@ class ListingAdapter(Adapter):
                     queued.add(href)
                     queue.append((href, depth + 1))
 
-    def anchors(self, page: Page) -> Iterator[tuple[Tag, str]]:
-        """Each link of a page on an allowed host, with its absolute URL (fragment dropped)."""
+    def anchors(self, page: Page, context: _PageContext | None = None) -> Iterator[tuple[Tag, str]]:
+        """Each link of a page on an allowed host, with its absolute URL (fragment dropped).
+
+        One pass over the page's headings and links in document order notes the heading
+        before each link (in `context`), so finding it is not a walk back through the page
+        per link (quadratic: a 150,000-link page ran past ten minutes)."""
         soup = parse_html(page.text)
-        for anchor in soup.find_all("a", href=True):
+        heading: Tag | None = None
+        for element in soup.find_all([*_HEADINGS, "a"]):
+            if element.name != "a":
+                heading = element
+                continue
+            anchor = element
+            if anchor.get("href") is None:
+                continue
+            if context is not None:
+                context.headings[id(anchor)] = heading
             href = urljoin(page.final_url, anchor["href"].strip()).split("#")[0]
             if urlsplit(href).scheme not in ("http", "https"):
                 continue
@@ -69,22 +83,54 @@ class ListingAdapter(Adapter):
             p.search(text) for p in self.config.link_texts
         )
 
-    def document_link(self, anchor: Tag, href: str, page: Page) -> DocumentLink:
+    def document_link(
+        self, anchor: Tag, href: str, page: Page, context: _PageContext | None = None
+    ) -> DocumentLink:
         """The link with a title from its text (or nearby heading) and inferred metadata."""
         text = text_of(anchor) or anchor.get("title", "") or anchor.get("aria-label", "")
-        heading = nearby_heading(anchor)
+        heading = context.heading(anchor) if context else nearby_heading(anchor)
         title = text
         if is_generic(text) and heading:
             title = f"{heading}: {text}" if text else heading
         hints: dict[str, Any] = hints_from_text(title)
         if "year" not in hints:
             # "(Published August 2024)" often sits beside the link rather than in it
-            context = block_text(anchor)
-            context_year = hints_from_text(context).get("year") if context else None
+            block = context.block_text(anchor) if context else block_text(anchor)
+            context_year = hints_from_text(block).get("year") if block else None
             if context_year is not None:
                 hints["year"] = context_year
         hints.setdefault("title", title)
         return self.link(href, title, hints=hints, referrer=page.final_url)
+
+
+class _PageContext:
+    """What links of one page share, each computed once: the heading before each link (from
+    the one pass of `anchors`), and the text of each block (a block holding every link of a
+    long page would otherwise be read again for each of them)."""
+
+    def __init__(self) -> None:
+        self.headings: dict[int, Tag | None] = {}
+        self._heading_texts: dict[int, str] = {}
+        self._block_texts: dict[int, str] = {}
+
+    def heading(self, anchor: Tag) -> str:
+        found = self.headings.get(id(anchor))
+        if found is None:
+            return ""
+        key = id(found)
+        if key not in self._heading_texts:
+            self._heading_texts[key] = text_of(found)
+        return self._heading_texts[key]
+
+    def block_text(self, anchor: Tag) -> str:
+        for parent in anchor.parents:
+            if parent.name in _BLOCKS:
+                key = id(parent)
+                if key not in self._block_texts:
+                    text = text_of(parent)
+                    self._block_texts[key] = text if len(text) <= _CONTEXT_MAX else ""
+                return self._block_texts[key]
+        return ""
 
 
 def nearby_heading(anchor: Tag) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from bs4 import Tag
 
 from .base import DocumentLink, Page, hints_from_text, text_of
-from .listing import ListingAdapter
+from .listing import ListingAdapter, _PageContext
 
 #: "2017 – Anonymous - Child AB", "2025 - Cambridgeshire and Peterborough - Gabriel"
 ENTRY = re.compile(r"^\s*((?:19|20)\d\d)\s*[–—-]\s*(.+?)\s+[–—-]\s+(.+?)\s*$")
@@ -36,10 +36,12 @@ class NspccAdapter(ListingAdapter):
         r"(?i)\b(?:download|read) the (?:briefing|learning)\b",
     )
 
-    def document_link(self, anchor: Tag, href: str, page: Page) -> DocumentLink:
+    def document_link(
+        self, anchor: Tag, href: str, page: Page, context: _PageContext | None = None
+    ) -> DocumentLink:
         entry = entry_heading(anchor)
         if entry is None:
-            return super().document_link(anchor, href, page)
+            return super().document_link(anchor, href, page, context)
         year, board, pseudonym = entry
         text = text_of(anchor)
         stated: dict[str, Any] = {"year": year, "title": f"{pseudonym} ({board}, {year})"}
