@@ -153,3 +153,9 @@ def test_a_query_may_start_with_a_minus_word(home):
 def test_a_very_long_query_is_refused_with_a_message(home):
     with pytest.raises(QueryError, match="at most 2,000"):
         search(home, SearchRequest("neglect " * 400))
+
+
+@pytest.mark.parametrize("bad", ["a*", "neglect a*", "year:[2015 TO", "?x"])
+def test_wildcards_and_ranges_that_cannot_work_are_explained(home, bad):
+    with pytest.raises(QueryError):
+        search(home, SearchRequest(bad))

@@ -200,12 +200,17 @@ def _check_query_shape(text: str) -> None:
         )
     if words and words[0] in ("AND", "OR"):
         raise QueryError(f"the query {text!r} starts with the operator {words[0]}")
+    if outside_quotes.count("[") != outside_quotes.count("]"):
+        raise QueryError(
+            f"the query {text!r} has an unclosed range: write it as year:[2015 TO 2018]"
+        )
     for word in words:
         bare = word.split(":", 1)[-1].lstrip("-+(")
-        if bare and bare[0] in "*?":
+        wildcard = re.search(r"[*?]", bare)
+        if wildcard and wildcard.start() < 2:
             raise QueryError(
-                f"{word!r} starts with a wildcard, which would match nearly everything: "
-                "put at least two letters before the *"
+                f"{word!r} has a wildcard after fewer than two letters, which would match "
+                "nearly everything: put at least two letters before the *"
             )
 
 
