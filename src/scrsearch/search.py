@@ -449,6 +449,25 @@ class Highlighter:
         return snippet(text, spans), sorted(terms)
 
 
+def query_highlighter(query: str, *, all_words: bool = False, expand: bool = True) -> Highlighter:
+    """The highlighter a search for `query` marks passages with: every form of every concept
+    of a best-match query (expansions too, never its stop words), or the strict query's
+    words and phrases."""
+    from . import bestmatch
+    from .query import analyze
+
+    schema = query_schema()
+    text = (query or "").strip()
+    _check_query_shape(text)
+    analyzer = schema["text"].analyzer
+    best = None
+    if not all_words:
+        best = analyze(text, lambda s: [t.text for t in analyzer(s)], expand=expand)
+    if best is not None:
+        return bestmatch.highlighter(best, schema)
+    return Highlighter(parse_query(text, schema), schema)
+
+
 class CueMarks:
     """Marks the taxonomy cues of the wanted tags in passage text (for browsing by tag)."""
 

@@ -272,13 +272,14 @@ class WebApp:
     def _listed(self, request: Request, state: SearchState, shown, passages):
         """The passages to list: with a query, those where its words appear (unless all=1);
         the total of passages; a query error, if the query cannot be parsed."""
-        from ..search import Highlighter, parse_query, query_schema
+        from ..search import query_highlighter
 
         if not state.query:
             return list(passages), len(passages), None, None
         try:
-            schema = query_schema()
-            highlighter = Highlighter(parse_query(state.query, schema), schema)
+            highlighter = query_highlighter(
+                state.query, all_words=state.all_words, expand=not state.no_expand
+            )
         except QueryError as exc:
             return list(passages), len(passages), str(exc), None
         if request.query_params.get("all") == "1":
