@@ -96,13 +96,13 @@ def search_best(home, searcher, catalogue, request, best: BestMatch) -> dict:
         entry = report_json(doc, tags)
         entry["score"] = round(found.scores[sha], 4)
         entry["partial"] = sha in partial
-        entry["missing"] = found.missing.get(sha, [])
+        entry["missing"] = found.missing_of(sha)
         entry["passages"] = [
             _passage_json(searcher.stored_fields(docnum), score, marks)
-            for docnum, score in found.passages[sha][: ranking.PASSAGES_PER_REPORT]
+            for docnum, score in found.passages_of(sha)[: ranking.PASSAGES_PER_REPORT]
         ]
         if request.explain:
-            entry["score_parts"] = found.parts[sha]
+            entry["score_parts"] = found.parts_of(sha)
             entry["explain"] = explain_tags(home, doc, tags)
         results.append(entry)
     return {
@@ -145,7 +145,7 @@ def report_hits(
     """For each matching report: its passages with a hit (global docnum -> score)."""
     found = rank(searcher, catalogue, request, best)
     for sha in found.matching:
-        yield sha, dict(found.passages[sha])
+        yield sha, dict(found.passages_of(sha))
 
 
 def _suggestions(searcher, unknown: list[str]) -> dict[str, list[str]]:

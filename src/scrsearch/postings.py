@@ -192,6 +192,7 @@ class FlatLeafMatcher(W3LeafMatcher):
     ids and weights are arrays read in C, and a value is sliced only when asked for."""
 
     def _goto(self, position):
+        self._position = position  # where this block starts (block_arrays' callers jump back)
         self._data = None
         self._ids = None
         self._weights = None

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -44,7 +45,7 @@ PHRASE_BOOST = 1.0
 #: Bonus of a passage whose concepts stand close together (1.0: adjacent, in order).
 PROXIMITY_BOOST = 0.5
 #: How many of the strongest passages get their proximity measured.
-PROXIMITY_PASSAGES = 300
+PROXIMITY_PASSAGES = 150
 #: Bonus per share of the query found in a report's title.
 TITLE_BOOST = 0.5
 #: From this many concepts on, a report may lack one of them and still match.
@@ -73,18 +74,45 @@ def _report_numbers(reader, shas: list[str]) -> np.ndarray:
 
 @dataclass
 class BestRanking:
-    """What a best-match query found: matching and partial reports in rank order, with
-    their passages (global docnums and scores, best first), and the score parts."""
+    """What a best-match query found: matching and partial reports in rank order, their
+    scores and matching passage counts; each report's passages (global docnums and scores,
+    best first), missing concepts and score parts are worked out when asked for."""
 
     concepts: list[str]
     unknown: list[str]  # concepts no passage holds
     matching: list[str] = field(default_factory=list)  # best first
     partial: list[str] = field(default_factory=list)  # best first
-    passages: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)  # matching report -> passages with a hit
     scores: dict[str, float] = field(default_factory=dict)
-    missing: dict[str, list[str]] = field(default_factory=dict)
-    parts: dict[str, dict] = field(default_factory=dict)
+    _where: dict[str, tuple] = field(default_factory=dict)  # sha -> (group, start, end, ...)
+    _arrays: dict = field(default_factory=dict)
+
+    def passages_of(self, sha: str) -> list[tuple[int, float]]:
+        """A report's passages with a hit: (global docnum, score), best first."""
+        _g, start, end, *_ = self._where[sha]
+        a = self._arrays
+        return list(
+            zip(a["docnums"][start:end].tolist(), a["passage"][start:end].tolist(), strict=True)
+        )
+
+    def missing_of(self, sha: str) -> list[str]:
+        """The query's concepts (found somewhere in the corpus) that a report lacks."""
+        g = self._where[sha][0]
+        held, known = self._arrays["held"], self._arrays["known"]
+        return [label for c, label in enumerate(self.concepts) if known[c] and not held[c, g]]
+
+    def parts_of(self, sha: str) -> dict:
+        """How a report's score was made (`--explain`)."""
+        g, start, _end, tier, title_cover = self._where[sha]
+        a = self._arrays
+        return {
+            "best_passage": round(float(a["passage"][start]), 4),
+            "further_passages": round(float(a["evidence"][g] - a["passage"][start]), 4),
+            "coverage": round(float(a["report_cover"][g]), 4),
+            "proximity": round(float(a["closeness"][start]), 4),
+            "title": round(float(title_cover), 4),
+            "understood": tier,
+        }
 
 
 def rank_best(
@@ -113,27 +141,11 @@ def rank_best(
 
         numbers = _report_numbers(reader, _segment_reports(reader))
         scores = np.zeros((k, size), dtype=np.float32)
-        norms = None
+        term_scores = _TermScores(leaf, reader, context)
         for c, concept in enumerate(concepts):
             row = scores[c]
             for form in concept.forms:
-                if len(form.terms) == 1:
-                    found = whooshfix.term_postings(leaf, "text", form.terms[0], context)
-                    if found is None or not len(found[0]):
-                        continue
-                    ids, tfs, scorer = found
-                    if norms is None:
-                        norms = whooshfix.length_norms(
-                            reader, "text", scorer.K1, scorer.B, scorer.avgfl
-                        )
-                    if norms is None:  # no length column: Whoosh's own scorer, one by one
-                        values = np.array(
-                            [scorer.score_for(d, t) for d, t in zip(ids, tfs, strict=True)],
-                            dtype=np.float32,
-                        )
-                    else:
-                        values = scorer.idf * (tfs * (scorer.K1 + 1)) / (tfs + norms[ids])
-                else:
+                if concept.required and len(form.terms) > 1:  # a "phrase": exactly
                     found = whooshfix.phrase_scores(
                         leaf, wq.Phrase("text", list(form.terms)), context
                     )
@@ -141,7 +153,10 @@ def rank_best(
                         continue
                     ids = np.fromiter(found.keys(), np.int64, len(found))
                     values = np.fromiter(found.values(), np.float32, len(found))
-                row[ids] = np.maximum(row[ids], values * form.weight)
+                else:
+                    ids, values = term_scores.all_of(_loose_terms(form.terms))
+                if len(ids):
+                    row[ids] = np.maximum(row[ids], values * form.weight)
         present = scores > 0
         df += present.sum(axis=1)
         hit = present.any(axis=0)
@@ -156,14 +171,7 @@ def rank_best(
             ids = ids[admitted[numbers[ids]]]
         if not len(ids):
             continue
-        phrase = np.zeros(len(ids), dtype=bool)
-        if best.phrase:
-            found = whooshfix.phrase_scores(
-                leaf, wq.Phrase("text", list(best.phrase)), context, scored=False
-            )
-            if found:
-                phrase = np.isin(ids, np.fromiter(found.keys(), np.int64, len(found)))
-        pieces.append((leaf, offset, ids, numbers[ids], scores[:, ids], phrase))
+        pieces.append((term_scores, offset, ids, numbers[ids], scores[:, ids]))
     labels = [c.label for c in concepts]
     unknown = [labels[c] for c in range(k) if df[c] == 0]
     ranking = BestRanking(labels, unknown)
@@ -175,13 +183,11 @@ def rank_best(
     docnums = np.concatenate([offset + ids for _leaf, offset, ids, *_ in pieces])
     reports = np.concatenate([p[3] for p in pieces])
     scores = np.concatenate([p[4] for p in pieces], axis=1)
-    phrase = np.concatenate([p[5] for p in pieces])
     present = scores > 0
     cover = weights @ present
     passage = scores.sum(axis=0) * (COVER_FLOOR + (1 - COVER_FLOOR) * cover)
-    passage *= 1 + PHRASE_BOOST * phrase
-    closeness = _proximity(pieces, concepts, present, passage)
-    passage *= 1 + PROXIMITY_BOOST * closeness * cover
+    closeness, phrase = _proximity(pieces, best, present, passage)
+    passage *= (1 + PHRASE_BOOST * phrase) * (1 + PROXIMITY_BOOST * closeness * cover)
     # Group passages by report, best first within each.
     order = np.lexsort((-passage, reports))
     reports, passage, present, docnums = (
@@ -227,25 +233,77 @@ def rank_best(
         tier = _tier(doc, understood)
         entries.append((tier, score, sha, g, start, title_cover))
     entries.sort(key=lambda e: (-e[0], -e[1], e[2]))
+    ends = np.r_[starts[1:], len(reports)]
     for tier, score, sha, g, start, title_cover in entries:
-        end = start + passages_hit[g]
-        (ranking.matching if matches[g] else ranking.partial).append(sha)
         if matches[g]:
+            ranking.matching.append(sha)
             ranking.counts[sha] = int(passages_hit[g])
+        else:
+            ranking.partial.append(sha)
         ranking.scores[sha] = score
-        ranking.passages[sha] = list(
-            zip(docnums[start:end].tolist(), passage[start:end].tolist(), strict=True)
-        )
-        ranking.missing[sha] = [labels[c] for c in range(k) if known[c] and not held[c, g]]
-        ranking.parts[sha] = {
-            "best_passage": round(float(passage[start]), 4),
-            "further_passages": round(float(evidence[g] - passage[start]), 4),
-            "coverage": round(float(report_cover[g]), 4),
-            "proximity": round(float(closeness[start]), 4),
-            "title": round(float(title_cover), 4),
-            "understood": tier,
-        }
+        ranking._where[sha] = (g, int(start), int(ends[g]), tier, title_cover)
+    ranking._arrays = {
+        "docnums": docnums, "passage": passage, "held": held, "known": known,
+        "evidence": evidence, "report_cover": report_cover, "closeness": closeness,
+    }  # fmt: skip
     return ranking
+
+
+class _TermScores:
+    """BM25 scores of terms in one segment (numpy: docnums, scores), each read once."""
+
+    def __init__(self, leaf, reader, context) -> None:
+        self.leaf, self.reader, self.context = leaf, reader, context
+        self.norms = None
+        self.cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.blocks: dict[str, list] = {}  # term -> its blocks' (last docnum, offset)
+
+    def positions(self, term: str, docnums: list[int]) -> dict[int, list[int]]:
+        """A term's positions in some of the segment's passages (ascending docnums)."""
+        if term in self.blocks:
+            return whooshfix.block_positions(self.reader, "text", term, self.blocks[term], docnums)
+        return whooshfix.term_positions(self.reader, "text", term, docnums)
+
+    def of(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        cached = self.cache.get(term)
+        if cached is None:
+            cached = self.cache[term] = self._read(term)
+        return cached
+
+    def _read(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        blocks = self.blocks[term] = []
+        found = whooshfix.term_postings(self.leaf, "text", term, self.context, blocks)
+        if found is None or not len(found[0]):
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        ids, tfs, scorer = found
+        if self.norms is None:
+            self.norms = whooshfix.length_norms(
+                self.reader, "text", scorer.K1, scorer.B, scorer.avgfl
+            )
+        if self.norms is None:  # no length column: Whoosh's own scorer, one by one
+            values = [scorer.score_for(d, t) for d, t in zip(ids, tfs, strict=True)]
+            return ids, np.array(values, dtype=np.float32)
+        return ids, scorer.idf * (tfs * (scorer.K1 + 1)) / (tfs + self.norms[ids])
+
+    def all_of(self, terms: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The passages holding every one of `terms`, scored by the sum of their scores."""
+        ids, values = self.of(terms[0])
+        for term in terms[1:]:
+            more_ids, more_values = self.of(term)
+            both, mine, theirs = np.intersect1d(
+                ids, more_ids, assume_unique=True, return_indices=True
+            )
+            ids, values = both, values[mine] + more_values[theirs]
+        return ids, values
+
+
+def _loose_terms(terms: tuple[str, ...]) -> tuple[str, ...]:
+    """A form's terms as a passage must hold them (stop words left out, unless all are):
+    a form of several words matches a passage that holds them all; the strongest passages
+    are then checked for the words standing together (`_proximity`)."""
+    stops = _stop_terms()
+    kept = tuple(dict.fromkeys(t for t in terms if t not in stops))
+    return kept or tuple(dict.fromkeys(terms))
 
 
 def _tier(doc, understood: dict) -> int:
@@ -278,37 +336,71 @@ def _form_mask(leaf, form, size: int, context) -> np.ndarray:
     return mask
 
 
-def _proximity(pieces, concepts, present: np.ndarray, passage: np.ndarray) -> np.ndarray:
-    """How close together the concepts of the strongest passages stand, 0 to 1: the number of
-    concepts held over the span of the smallest window holding them all (1.0 when adjacent),
-    a little more when they stand in the query's order."""
+def _proximity(pieces, best: BestMatch, present: np.ndarray, passage: np.ndarray):
+    """For the strongest passages: how close together their concepts stand (0 to 1: the
+    concepts held over the span of the smallest window holding them all, a little more in
+    the query's order), and whether the query's words, or a form of several words of each
+    concept that has one, stand in them exactly as written (an implicit phrase)."""
+    concepts = best.concepts
     closeness = np.zeros(len(passage), dtype=np.float64)
-    several = np.flatnonzero(present.sum(axis=0) >= 2)
-    if not len(several):
-        return closeness
-    top = several[np.argsort(-passage[several])[:PROXIMITY_PASSAGES]]
-    # Map each chosen passage back to its segment and local docnum.
+    phrase = np.zeros(len(passage), dtype=bool)
+    candidates = np.flatnonzero(present.any(axis=0))
+    if len(candidates) > PROXIMITY_PASSAGES:
+        strongest = np.argpartition(-passage[candidates], PROXIMITY_PASSAGES)
+        candidates = candidates[strongest[:PROXIMITY_PASSAGES]]
+    top = candidates
     bounds = np.cumsum([0] + [len(p[2]) for p in pieces])
     by_segment: dict[int, list[tuple[int, int]]] = {}
     for i in top.tolist():
         s = int(np.searchsorted(bounds, i, side="right") - 1)
         by_segment.setdefault(s, []).append((int(pieces[s][2][i - bounds[s]]), i))
+    stops = _stop_terms()
+    wanted = {t for c in concepts for f in c.forms for t in f.terms} | set(best.phrase)
+    wanted -= stops  # a phrase's stop words are taken as standing where they should
     for s, chosen in by_segment.items():
-        reader = pieces[s][0].reader()
+        term_scores = pieces[s][0]
         locals_ = sorted(d for d, _ in chosen)
-        positions: list[dict[int, list[int]]] = []
-        for concept in concepts:
-            merged: dict[int, list[int]] = {}
-            for form in concept.forms:
-                found = whooshfix.term_positions(reader, "text", form.terms[0], locals_)
-                for docnum, where in found.items():
-                    merged.setdefault(docnum, []).extend(where)
-            positions.append(merged)
+        where = {t: term_scores.positions(t, locals_) for t in wanted}
         for docnum, i in chosen:
-            lists = [(c, sorted(p[docnum])) for c, p in enumerate(positions) if docnum in p]
+            spots = {t: where[t].get(docnum, ()) for t in wanted}
+            lists = []
+            for c, concept in enumerate(concepts):
+                starts = [p for f in concept.forms for p in _form_starts(f.terms, spots)]
+                if starts:
+                    lists.append((c, sorted(starts)))
             if len(lists) >= 2:
                 closeness[i] = _window_closeness(lists)
-    return closeness
+            if best.phrase and _form_starts(best.phrase, spots):
+                phrase[i] = True
+            elif any(len(f.terms) > 1 for c in concepts for f in c.forms):
+                phrase[i] = all(
+                    any(_form_starts(f.terms, spots) for f in c.forms)
+                    for c in concepts
+                    if any(len(f.terms) > 1 for f in c.forms)
+                )
+    return closeness, phrase
+
+
+def _form_starts(terms: tuple[str, ...], spots: dict) -> list[int]:
+    """Where the terms stand one after another in a passage (positions of the first word
+    that is not a stop word; stop words are not read, and taken as standing in between)."""
+    placed = [(n, t) for n, t in enumerate(terms) if t in spots] or list(enumerate(terms))
+    first_at, first = placed[0]
+    starts = spots.get(first, ())
+    if len(placed) == 1:
+        return list(starts)
+    later = [(n - first_at, set(spots.get(t, ()))) for n, t in placed[1:]]
+    return [p for p in starts if all(p + n in s for n, s in later)]
+
+
+@lru_cache(maxsize=1)
+def _stop_terms() -> frozenset[str]:
+    """The stop words as the index holds them ("was" is stored as "wa")."""
+    from .index import _text_analyzer
+    from .query import stop_words
+
+    analyzer = _text_analyzer()
+    return frozenset(t.text for word in stop_words() for t in analyzer(word))
 
 
 def _window_closeness(lists: list[tuple[int, list[int]]]) -> float:

@@ -559,9 +559,11 @@ def _term_scores(leaf_searcher, q, context, docnums: set[int] | None) -> dict[in
 # -- postings as arrays, for best-match ranking ------------------------------------------------
 
 
-def term_postings(leaf_searcher, fieldname: str, text, context=None):
+def term_postings(leaf_searcher, fieldname: str, text, context=None, blocks: list | None = None):
     """(live docnums, term frequencies, BM25F scorer) of a term in one segment, the first two
-    as numpy arrays read a posting block at a time; None when the segment lacks the term."""
+    as numpy arrays read a posting block at a time; None when the segment lacks the term.
+    With `blocks` (a list), each block's (last docnum, where it starts) is appended to it,
+    for `block_positions` to go straight to the blocks it wants."""
     import numpy as np
 
     reader = leaf_searcher.reader()
@@ -576,6 +578,8 @@ def term_postings(leaf_searcher, fieldname: str, text, context=None):
         id_parts, weight_parts = [], []
         while matcher.is_active():
             block_ids, block_weights = matcher.block_arrays()
+            if blocks is not None:
+                blocks.append((matcher._maxid, matcher._position))
             id_parts.append(block_ids)
             weight_parts.append(block_weights)
             matcher._next_block()
@@ -645,4 +649,37 @@ def term_positions(reader, fieldname: str, text, docnums: list[int]) -> dict[int
             for docnum, k in hits:
                 out[docnum] = list(decode(matcher._values[k]))
         matcher._next_block()
+    return out
+
+
+def block_positions(reader, fieldname: str, text, blocks: list, docnums: list[int]):
+    """`term_positions` through a term's block list from `term_postings(blocks=...)`: only
+    the blocks holding the ascending `docnums` are read."""
+    btext = _term_bytes(reader, fieldname, text)
+    found = _block_matcher(reader, fieldname, btext) if btext is not None else None
+    if found is None or not hasattr(found[0], "block_arrays"):
+        return term_positions(reader, fieldname, text, docnums)
+    matcher = found[0]
+    decode = reader.schema[fieldname].format.decode_positions
+    lasts = [last for last, _ in blocks]
+    out: dict[int, list[int]] = {}
+    j, total = 0, len(docnums)
+    while j < total:
+        b = bisect_left(lasts, docnums[j])
+        if b == len(lasts):
+            break
+        end = bisect_right(docnums, lasts[b], j)
+        matcher._goto(blocks[b][1])
+        matcher._read_ids()
+        ids = matcher._ids
+        hits = []
+        for docnum in docnums[j:end]:
+            k = bisect_left(ids, docnum)
+            if k < len(ids) and ids[k] == docnum:
+                hits.append((docnum, k))
+        j = end
+        if hits:
+            matcher._read_values()
+            for docnum, k in hits:
+                out[docnum] = list(decode(matcher._values[k]))
     return out
