@@ -174,17 +174,19 @@ class FlatPostingsWriter(W3PostingsWriter):
 class _Values:
     """A block's variable-size values, each sliced from the block's bytes when asked for."""
 
-    __slots__ = ("data", "ends")
+    __slots__ = ("data", "ends", "start")
 
     def __init__(self, data: bytes, ends: array, start: int) -> None:
-        self.data = data
-        self.ends = [start, *(start + end for end in ends)]
+        self.data, self.ends, self.start = data, ends, start
 
     def __len__(self) -> int:
-        return len(self.ends) - 1
+        return len(self.ends)
 
     def __getitem__(self, i: int) -> bytes:
-        return self.data[self.ends[i] : self.ends[i + 1]]
+        if i < 0:
+            i += len(self.ends)
+        begin = self.start + (self.ends[i - 1] if i else 0)
+        return self.data[begin : self.start + self.ends[i]]
 
 
 class FlatLeafMatcher(W3LeafMatcher):
