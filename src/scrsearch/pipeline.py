@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import tagging
+from . import reviews, tagging
 from .config import Home
 from .errors import ExtractError, UsageError
 from .lock import home_lock
@@ -205,6 +205,7 @@ class IndexSummary:
     needs_ocr: list[Document] = field(default_factory=list)
     failed: list[tuple[Document, str]] = field(default_factory=list)
     rebuilt: bool = False
+    copies: int = 0  # reports grouped with another report's review (copies, versions)
     seconds: float = 0.0
     stale_lock_from: int | None = None
 
@@ -304,6 +305,9 @@ def index_locked(
             # other way round.
             search_index.make_current(home, gen_path)
             store.mark_indexed(deferred)
+            reviews.forget_automatic(store)  # grouped again below, hand decisions kept
+        # Copies and versions of one review, found by text (reviews.py).
+        summary.copies = reviews.group_ungrouped(store)
     summary.seconds = time.monotonic() - started
     return summary
 

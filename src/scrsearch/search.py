@@ -9,7 +9,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from whoosh import collectors
@@ -17,7 +17,7 @@ from whoosh import query as wq
 from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
 
 from . import index as search_index
-from . import tagging, whooshfix
+from . import reviews, tagging, whooshfix
 from .config import Home
 from .errors import QueryError, UsageError
 from .models import Document, ReportTag
@@ -630,6 +630,7 @@ class SearchRequest:
     offset: int = 0
     facets: bool = True
     explain: bool = False
+    all_copies: bool = False  # one result per file, not per review (reviews.py)
 
 
 def search(home: Home, request: SearchRequest) -> dict:
@@ -638,11 +639,26 @@ def search(home: Home, request: SearchRequest) -> dict:
         raise UsageError("--limit and --offset must be 0 or more")
     ix, searcher, catalogue = _reader(home).fresh()
     text_query = _request_query(request, catalogue)
-    if text_query is not None:
-        report_hits, ranked = _search_text(searcher, text_query, catalogue, request)
-    else:
-        report_hits = _browse_reports(catalogue, request.filters)
-        ranked = _rank_browse(searcher, report_hits, catalogue, request)
+    # One result per review (reviews.py): rank from the top, wide enough that folding the
+    # copies among the hits still fills the page; --all-copies ranks files as they are.
+    groups = None if request.all_copies else reviews.groups_of(home)
+    asked, extra = request, 0
+    widened = groups is not None and groups.has_copies
+    if widened:
+        request = replace(request, offset=0, limit=request.offset + request.limit)
+    while True:
+        if text_query is not None:
+            report_hits, ranked = _search_text(searcher, text_query, catalogue, request)
+        else:
+            report_hits = _browse_reports(catalogue, request.filters)
+            ranked = _rank_browse(searcher, report_hits, catalogue, request)
+        if not widened:
+            break
+        folded = groups.fold(report_hits)
+        if len(report_hits) - len(folded) <= extra:
+            break
+        extra = len(report_hits) - len(folded)
+        request = replace(request, limit=asked.offset + asked.limit + extra)
     results = []
     for sha, score, passages in ranked:
         doc = catalogue.documents[sha]
@@ -652,6 +668,16 @@ def search(home: Home, request: SearchRequest) -> dict:
         if request.explain:
             entry["explain"] = explain_tags(home, doc, catalogue.tags.get(sha, []))
         results.append(entry)
+    if groups is not None:
+        results = reviews.collapse_results(
+            results, groups, catalogue.documents,
+            lambda doc: report_json(doc, catalogue.tags.get(doc.sha256, [])),
+            PASSAGES_PER_REPORT,
+        )  # fmt: skip
+        if widened:
+            results = results[asked.offset : asked.offset + asked.limit]
+            report_hits = Counter(groups.fold(report_hits))
+        request = asked
     payload = {
         "query": request.query,
         "filters": request.filters.to_json(),
@@ -1108,6 +1134,8 @@ def iter_passages(
         report_hits = _count_reports(
             searcher, text_query, _allowed_reports(catalogue, request.filters)
         )
+    if not request.all_copies:  # one report per review: reviews.Groups.fold
+        report_hits = reviews.groups_of(home).fold(report_hits)
 
     def order(sha: str):
         doc = catalogue.documents[sha]

@@ -83,6 +83,9 @@ def index(ctx, rebuild, retry_failed):
         click.echo(f"needs OCR: {doc.original_name} ({doc.report_id}) has no text layer", err=True)
     for doc, error in summary.failed:
         click.echo(f"failed: {doc.original_name} ({doc.report_id}): {error}", err=True)
+    if summary.copies:
+        click.echo(f"grouped {summary.copies} report(s) as copies or versions of another's "
+                   "review (`scrsearch reports` shows which)", err=True)  # fmt: skip
     what = "Rebuilt the index" if summary.rebuilt else "Indexed"
     click.echo(
         f"{what}: {summary.indexed} report(s), {summary.passages:,} passages in "
@@ -117,6 +120,9 @@ def render_results(payload: dict, *, facets_shown: int = 6) -> None:
         click.echo("")
         click.echo(click.style(wrap(entry["title"], " " * 4, first=f"{n:>2}. "), bold=True))
         click.echo(wrap(_describe(entry), "    "))
+        copies = [c["report_id"] for c in entry.get("copies", ()) if c["sha256"] != entry["sha256"]]
+        if copies:
+            click.echo(wrap(f"review {entry['review_id']}; also: {', '.join(copies)}", "    "))
         for passage in entry["passages"]:
             text = _highlight(passage["highlighted"])
             click.echo(wrap(text, " " * 10, first=f"    p.{passage['page']:<5}"))
@@ -152,8 +158,13 @@ def render_results(payload: dict, *, facets_shown: int = 6) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@click.option(
+    "--all-copies",
+    is_flag=True,
+    help="One result per file (copies and old versions too), not one per review.",
+)
 @click.pass_context
-def search_cmd(ctx, query, limit, offset, explain, fmt, **kwargs):
+def search_cmd(ctx, query, limit, offset, explain, fmt, all_copies, **kwargs):
     """Search the indexed reports; results are reports, best first, with their best passages.
 
     \b
@@ -166,13 +177,16 @@ def search_cmd(ctx, query, limit, offset, explain, fmt, **kwargs):
       theme:neglect year:2017  a field (title, subject, locality, region, year, doc_type,
                                source, theme, risk, issue, tag)
     With no QUERY, lists the reports that pass the filters (strongest evidence first).
+    Copies of one review and its older versions give one result (its primary's metadata,
+    passages from any copy, the copies listed); --all-copies lists every file.
     """
     from ..search import SearchRequest, search
 
     home = home_of(ctx)
     request = SearchRequest(
-        query=query, filters=pop_filters(kwargs), limit=limit, offset=offset, explain=explain
-    )
+        query=query, filters=pop_filters(kwargs), limit=limit, offset=offset, explain=explain,
+        all_copies=all_copies,
+    )  # fmt: skip
     payload = search(home, request)
     if fmt == "json":
         emit_json(payload)
@@ -196,14 +210,19 @@ def reports(ctx, statuses, fmt):
     """List every document in the corpus with its status, metadata and any error."""
     from ..search import report_json
 
+    from ..reviews import load_groups
+
     home = home_of(ctx)
     with Store(home) as store:
         docs = store.documents(statuses or None)
         tags = store.all_report_tags()
         counts = store.count_by_status()
+        groups = load_groups(store.db)
     rows = []
     for doc in docs:
         entry = report_json(doc, tags.get(doc.sha256, []))
+        review = groups.review_of(doc.sha256)
+        entry.update(review_id=review, review_role=_role(groups, doc.sha256))
         entry.update(status=doc.status, error=doc.error, pages=doc.pages, path=doc.path,
                      extractor=doc.extractor, added_at=doc.added_at,
                      indexed_at=doc.indexed_at)  # fmt: skip
@@ -220,10 +239,29 @@ def reports(ctx, statuses, fmt):
         title = entry["title"] or ""
         limit = width() - 15
         click.echo(" " * 14 + (title if len(title) <= limit else title[: limit - 1] + "…"))
+        if entry["review_role"] not in ("alone", "ungrouped"):
+            click.echo(" " * 14 + f"review {entry['review_id']}: {entry['review_role']}")
         if entry["error"]:
             click.echo(wrap(entry["error"], " " * 16, first=" " * 14 + "! "))
     summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES if counts.get(s))
-    click.echo(f"{sum(counts.values())} document(s): {summary or 'none yet'}", err=True)
+    in_reviews = len({r["review_id"] for r in rows if r["review_role"] != "ungrouped"})
+    click.echo(
+        f"{sum(counts.values())} document(s): {summary or 'none yet'}; "
+        f"{in_reviews} review(s) among those indexed",
+        err=True,
+    )
+
+
+def _role(groups, sha: str) -> str:
+    """A report's place in its review: alone, primary, copy, old version, or ungrouped."""
+    if sha not in groups.review:
+        return "ungrouped"
+    review = groups.review_of(sha)
+    if len(groups.copies_of(review)) == 1:
+        return "alone"
+    if sha in groups.superseded:
+        return "old version"
+    return "primary" if groups.primary_of(review) == sha else "copy"
 
 
 @main.command()
@@ -234,7 +272,9 @@ def reports(ctx, statuses, fmt):
 )
 @click.pass_context
 def show(ctx, report_id, page, fmt):
-    """Show one report: metadata and where each value came from, tags, URLs, a page's text."""
+    """Show one report: metadata and where each value came from, its review (copies and
+    versions, with the evidence that grouped them), related documents of the same case,
+    tags, URLs, a page's text."""
     from ..search import report_json
 
     home = home_of(ctx)
@@ -246,6 +286,7 @@ def show(ctx, report_id, page, fmt):
                      urls=store.urls_of(doc.sha256), added_from=doc.added_from,
                      added_at=doc.added_at, indexed_at=doc.indexed_at)  # fmt: skip
         text = store.cached_text(doc.sha256)
+        entry.update(_review_json(store, doc))
     # Extraction warnings (a page with no text in a PDF that has text elsewhere, ...).
     entry["warnings"] = list(text.warnings) if text else []
     if page is not None:
@@ -271,6 +312,7 @@ def show(ctx, report_id, page, fmt):
             click.echo(f"  {'also from':<14}{url}")
     for warning in entry["warnings"]:
         click.echo(wrap(warning, " " * 16, first=f"  {'warning':<14}"))
+    _show_review(entry)
     if entry["tags"]:
         click.echo("  tags:")
         for tag in entry["tags"]:
@@ -278,6 +320,52 @@ def show(ctx, report_id, page, fmt):
     if page is not None:
         click.echo(f"\n--- page {page} of {len(text.pages)} ---\n")
         click.echo(entry["text"])
+
+
+def _review_json(store: Store, doc) -> dict:
+    """The review of a report for `show`: its copies and versions, with the evidence, and the
+    related documents of the same case."""
+    from .. import reviews
+
+    member = reviews.member_of(store, doc.sha256)
+    review_id = member.review_id if member else doc.report_id
+    copies, versions = [], []
+    for other in reviews.members_of(store, review_id) if member else []:
+        other_doc = store.document(other.sha256)
+        if other_doc is None or other.sha256 == doc.sha256:
+            continue
+        item = reviews.copy_json(other_doc, other, store.urls_of(other.sha256))
+        (versions if other.superseded_by or member.superseded_by else copies).append(item)
+    review = {**(member.to_json() if member else {"review_id": review_id, "how": "ungrouped"}),
+              "copies": copies, "versions": versions}  # fmt: skip
+    related = [
+        {"report_id": d.report_id, "title": d.title or d.original_name, "year": d.year,
+         "doc_type": d.doc_type, "review_id": reviews.review_id_of(store, d.sha256)}
+        for d in reviews.related_documents(store, doc)
+    ]  # fmt: skip
+    return {"review_id": review_id, "review": review, "related": related}
+
+
+def _show_review(entry: dict) -> None:
+    review = entry["review"]
+    role = "primary" if review.get("primary") else review.get("how", "")
+    if review.get("superseded_by"):
+        role = f"old version, superseded by {review['superseded_by']}"
+    evidence = ""
+    if review.get("similarity") is not None:
+        evidence = (f"; copies {review['matched']} (containment {review['similarity']}, "
+                    f"Jaccard {review['jaccard']})")  # fmt: skip
+    elif review.get("how") == "version" and review.get("matched"):
+        evidence = f"; newer version of {review['matched']}"
+    click.echo(f"  {'review':<14}{review['review_id']}  ({role}{evidence})")
+    for label, items in (("copy", review["copies"]), ("version", review["versions"])):
+        for item in items:
+            tag = " primary" if item["primary"] else ""
+            where = item["url"] or item["source"]
+            click.echo(f"  {label:<14}{item['report_id']}{tag}  {item['pages'] or '-'}p  {where}")
+    for item in entry["related"]:
+        click.echo(wrap(f"{item['report_id']}  {item['year'] or '----'}  {item['doc_type'] or ''}"
+                        f"  {item['title']}", " " * 16, first=f"  {'related':<14}"))  # fmt: skip
 
 
 @main.command()
