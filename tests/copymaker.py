@@ -75,12 +75,49 @@ def redacted(pages: list[str], words: int = 12, seed: int = 7) -> bytes:
     return text_pdf(text)
 
 
-_WORDS = (
-    "child mother father school nurse health visitor police social worker plan meeting "
-    "referral assessment home visit concern injury bruise hospital neglect drugs alcohol "
-    "housing contact court order strategy review board agency practice learning record "
-    "supervision manager threshold family baby sibling partner"
-).split()
+_WORDS = [
+    "child",
+    "mother",
+    "father",
+    "school",
+    "nurse",
+    "health",
+    "visitor",
+    "police",
+    "social",
+    "worker",
+    "plan",
+    "meeting",
+    "referral",
+    "assessment",
+    "home",
+    "visit",
+    "concern",
+    "injury",
+    "bruise",
+    "hospital",
+    "neglect",
+    "drugs",
+    "alcohol",
+    "housing",
+    "contact",
+    "court",
+    "order",
+    "strategy",
+    "review",
+    "board",
+    "agency",
+    "practice",
+    "learning",
+    "record",
+    "supervision",
+    "manager",
+    "threshold",
+    "family",
+    "baby",
+    "sibling",
+    "partner",
+]
 
 
 def prose(seed: int, words: int = 400) -> str:

@@ -208,9 +208,8 @@ def search_cmd(ctx, query, limit, offset, explain, fmt, all_copies, **kwargs):
 @click.pass_context
 def reports(ctx, statuses, fmt):
     """List every document in the corpus with its status, metadata and any error."""
-    from ..search import report_json
-
     from ..reviews import load_groups
+    from ..search import report_json
 
     home = home_of(ctx)
     with Store(home) as store:
