@@ -258,6 +258,7 @@ def _index_one(store: Store, writer, doc: Document, text: ExtractedText) -> int:
     store.set_passages(doc.sha256, len(passages))
     tag_ids = [sorted({t.term_id for t in tags}) for tags in passage_tags]
     search_index.write_report(writer, doc, passages, tag_ids)
+    reviews.remember_text(store, doc.sha256, text.pages)  # for copy detection (reviews.py)
     return len(passages)
 
 
@@ -305,7 +306,7 @@ def index_locked(
             # other way round.
             search_index.make_current(home, gen_path)
             store.mark_indexed(deferred)
-            reviews.forget_automatic(store)  # grouped again below, hand decisions kept
+            reviews.forget_groups(store)  # grouped again below, hand decisions kept
         # Copies and versions of one review, found by text (reviews.py).
         summary.copies = reviews.group_ungrouped(store)
     summary.seconds = time.monotonic() - started
