@@ -6,19 +6,22 @@ behind a new cover, a crawl finds a changed file at a URL it fetched before. Eac
 report (its own sha256, text and index entries); the catalogue records which review each report
 belongs to, so results and counts can be per review.
 
-How copies are found (`assign`, run by `pipeline` as each document is indexed):
+How copies are found (`remember_text` as `pipeline` indexes each report, then `assign` for
+each report not yet in a review, at the end of the index run):
 
-1. Text, not bytes. A report's text becomes a set of word shingles (SHINGLE_WORDS words in a
-   row, lower-cased letters only, so page numbers, punctuation and re-flowed lines do not
-   matter). A datasketch MinHash of NUM_PERM permutations summarises the set; its NUM_PERM
-   values are cut into LSH bands whose hashes are rows of `review_bands`, so the reports
-   sharing a band with a new one are found with one indexed SQLite lookup per band, never a
-   scan (the bands are chosen by datasketch for a Jaccard of CANDIDATE_JACCARD). Each such
-   candidate is then compared exactly, shingle set against shingle set: it is a copy when
-   the share of the smaller set found in the larger (containment) is at least MIN_CONTAINMENT
-   and the Jaccard similarity at least MIN_JACCARD. Containment keeps a copy with a cover
-   page added or its last page or appendix dropped; the Jaccard floor keeps a short
-   extract (an executive summary quoting a long report) from being called a copy of it.
+1. Text, not bytes. A report's text becomes word shingles (SHINGLE_WORDS words in a row,
+   lower-cased letters only, so page numbers, punctuation and re-flowed lines do not matter),
+   each hashed to 64 bits in numpy. One in SAMPLE_EVERY, chosen by its hash (so the same
+   shingles in every text), goes into a datasketch MinHash of NUM_PERM permutations, whose
+   values are cut into LSH bands (chosen by datasketch for a Jaccard of CANDIDATE_JACCARD);
+   the band hashes are rows of `review_bands`, so the reports sharing a band with a new one
+   are found with one indexed SQLite lookup per band, never a scan. Each such candidate is
+   then compared exactly, over every shingle of both texts: it is a copy when the share of
+   the smaller set found in the larger (containment) is at least MIN_CONTAINMENT and the
+   Jaccard similarity at least MIN_JACCARD. Containment keeps a copy with a cover page added
+   or its last page or appendix dropped; the Jaccard floor keeps a short extract (an
+   executive summary quoting a long report) from being called a copy of it. A new report
+   joins the review of its best match.
 2. Versions. A new report fetched (or added by manifest) from a URL that earlier gave other
    bytes is the next version of the review the older file belongs to, whatever its text; the
    older is kept, marked `superseded_by`, never primary and not searched by default.
@@ -39,6 +42,24 @@ superseded version; then the most authoritative source (the board's own site, a 
 `results_library` source > the national panel on GOV.UK, `govuk` > the NSPCC, `nspcc` > a
 local file or unknown source); then the newest version (latest first seen at its URL); then the
 report added first (in a local corpus, the original the copies were made from).
+
+For the search layer (what `search.search`, `search.iter_passages`, `stats`, `export` and
+`watch` call; `search` passes `all_copies` to skip all of it):
+
+- `groups_of(home) -> Groups`, kept per home and reloaded only when the catalogue changed:
+  `review_of(sha256)`, `primary_of(review_id)`, `copies_of(review_id)` (sha256s, primary
+  first), `superseded` (old versions), `has_copies` (False: nothing to fold).
+- `Groups.fold(hits)`: {sha256: matching passages} to one report per review (its primary when
+  that matches, else its copy with the most passages; old versions dropped). Totals, facet
+  counts, stats, watches and export iterate the folded dict, so they count reviews.
+- `Groups.pager(offset, limit)`: a function from reports in rank order to the page of one
+  report per review (each review's best-ranked report). `search` keeps the best
+  `offset + limit + extra` reports (extra: min(`copies`, FOLD_SLACK), or the copies found
+  among the hits, len(hits) - len(fold(hits)), when more) and lets the pager pick the page,
+  so best passages are found for the page's reports only.
+- `collapse_results(results, groups, documents, render)`: a ranked list of per-report results
+  to one per review: its best score, the primary's fields, the best passages of any of its
+  copies in the list (each with its `report_id`), `review_id` and `copies`.
 
 Tables (in the catalogue's SQLite file, created here):
 `review_members` (sha256 -> review_id, is_primary, how it was grouped: alone, text, version,
@@ -79,6 +100,11 @@ MIN_JACCARD = 0.35
 #: extraction), are never grouped by text: too little to tell a copy from a shared template.
 MIN_SHINGLES = 12
 
+#: A search ranks this many reports more than its page (at most: the copies in the catalogue)
+#: so that copies folded away still leave a full page; more are ranked only when more copies
+#: are among the hits.
+FOLD_SLACK = 50
+
 #: Authority of a source kind, highest first (PRIMARY RULE in the module docstring).
 KIND_AUTHORITY = {"listing": 3, "results_library": 3, "govuk": 2, "nspcc": 1}
 
@@ -106,6 +132,7 @@ CREATE TABLE IF NOT EXISTS review_bands (
     sha256 TEXT NOT NULL,
     PRIMARY KEY (band, key, sha256)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS review_document_urls ON document_urls(sha256);
 CREATE TABLE IF NOT EXISTS review_decisions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -643,6 +670,33 @@ class Groups:
     def has_copies(self) -> bool:
         """Whether any review has more than one report."""
         return len(self.review) > len(self.members)
+
+    @property
+    def copies(self) -> int:
+        """How many reports are not the only report of their review, less one a review: the
+        most a ranked list can hold that folding drops."""
+        return len(self.review) - len(self.members)
+
+    def pager(self, offset: int, limit: int):
+        """A function from reports in rank order to the page of one report per review (each
+        review's best-ranked report, old versions left out) from `offset`, `limit` long."""
+
+        def page(order: Sequence[str]) -> list[str]:
+            seen: set[str] = set()
+            kept: list[str] = []
+            for sha in order:
+                if sha in self.superseded:
+                    continue
+                review = self.review_of(sha)
+                if review in seen:
+                    continue
+                seen.add(review)
+                kept.append(sha)
+                if len(kept) >= offset + limit:
+                    break
+            return kept[offset:]
+
+        return page
 
     def review_of(self, sha: str) -> str:
         """A report's review id (its own report id when it stands alone or is not grouped)."""

@@ -639,26 +639,27 @@ def search(home: Home, request: SearchRequest) -> dict:
         raise UsageError("--limit and --offset must be 0 or more")
     ix, searcher, catalogue = _reader(home).fresh()
     text_query = _request_query(request, catalogue)
-    # One result per review (reviews.py): rank from the top, wide enough that folding the
-    # copies among the hits still fills the page; --all-copies ranks files as they are.
+    # One result per review (reviews.py): each review's best-ranked report takes its place on
+    # the page (`pager`), so the ranking keeps `extra` reports more than the page for the
+    # copies it skips; --all-copies pages files as they are.
     groups = None if request.all_copies else reviews.groups_of(home)
-    asked, extra = request, 0
-    widened = groups is not None and groups.has_copies
-    if widened:
-        request = replace(request, offset=0, limit=request.offset + request.limit)
+    folding = groups is not None and groups.has_copies
+    extra = min(groups.copies, reviews.FOLD_SLACK) if folding else 0
     while True:
+        wide = replace(request, limit=request.limit + extra)
+        pager = groups.pager(request.offset, request.limit) if folding else None
         if text_query is not None:
-            report_hits, ranked = _search_text(searcher, text_query, catalogue, request)
+            report_hits, ranked = _search_text(searcher, text_query, catalogue, wide, pager)
         else:
             report_hits = _browse_reports(catalogue, request.filters)
-            ranked = _rank_browse(searcher, report_hits, catalogue, request)
-        if not widened:
+            ranked = _rank_browse(searcher, report_hits, catalogue, wide, pager)
+        if not folding:
             break
         folded = groups.fold(report_hits)
         if len(report_hits) - len(folded) <= extra:
+            report_hits = Counter(folded)
             break
-        extra = len(report_hits) - len(folded)
-        request = replace(request, limit=asked.offset + asked.limit + extra)
+        extra = len(report_hits) - len(folded)  # more copies among the hits: rank again
     results = []
     for sha, score, passages in ranked:
         doc = catalogue.documents[sha]
@@ -672,12 +673,7 @@ def search(home: Home, request: SearchRequest) -> dict:
         results = reviews.collapse_results(
             results, groups, catalogue.documents,
             lambda doc: report_json(doc, catalogue.tags.get(doc.sha256, [])),
-            PASSAGES_PER_REPORT,
         )  # fmt: skip
-        if widened:
-            results = results[asked.offset : asked.offset + asked.limit]
-            report_hits = Counter(groups.fold(report_hits))
-        request = asked
     payload = {
         "query": request.query,
         "filters": request.filters.to_json(),
@@ -817,7 +813,9 @@ SCORE_EACH_LIMIT = 5000
 SCORE_EACH_RATIO = 2
 
 
-def _search_text(searcher, text_query: wq.Query, catalogue: _Catalogue, request: SearchRequest):
+def _search_text(
+    searcher, text_query: wq.Query, catalogue: _Catalogue, request: SearchRequest, pager=None
+):
     """Count and rank the reports whose passages match the query words, within the filters.
 
     Every filter is a property of a report, so the filters become a set of reports taken
@@ -847,7 +845,8 @@ def _search_text(searcher, text_query: wq.Query, catalogue: _Catalogue, request:
     else:
         counts, strengths, picks = _rank_words(searcher, text_query, allowed, request)
     wanted = request.offset + request.limit
-    page = sorted(strengths, key=strengths.__getitem__, reverse=True)[request.offset : wanted]
+    order = sorted(strengths, key=strengths.__getitem__, reverse=True)
+    page = pager(order) if pager else order[request.offset : wanted]
     if picks is None:
         picks = _best_passages(searcher, text_query, page)
     ranked = []
@@ -1037,7 +1036,9 @@ def _passage_json(stored: dict, score: float, marks: Highlighter | CueMarks | No
     }
 
 
-def _rank_browse(searcher, report_hits: Counter, catalogue: _Catalogue, request: SearchRequest):
+def _rank_browse(
+    searcher, report_hits: Counter, catalogue: _Catalogue, request: SearchRequest, pager=None
+):
     """No query words: reports by evidence for the requested tags, then newest first."""
     wanted_tags = set(request.filters.tag_ids)
     cues = CueMarks(wanted_tags)
@@ -1049,7 +1050,8 @@ def _rank_browse(searcher, report_hits: Counter, catalogue: _Catalogue, request:
         doc = catalogue.documents.get(sha)
         return (-evidence(sha), -(doc.year or 0) if doc else 0, doc.title or "" if doc else "")
 
-    order = sorted(report_hits, key=sort_key)[request.offset : request.offset + request.limit]
+    order = sorted(report_hits, key=sort_key)
+    order = pager(order) if pager else order[request.offset : request.offset + request.limit]
     first = _first_tagged_passages(searcher, order, wanted_tags) if wanted_tags else {}
     ranked = []
     for sha in order:
