@@ -307,3 +307,33 @@ def test_a_watch_does_not_report_a_copy_of_a_review_it_reported(home, tmp_path):
     ok(home, "index")
     second = json.loads(ok(home, "watch", "run", "babies", "--format", "json"))
     assert second["new"] == []
+
+
+# -- the folding the search layer calls --------------------------------------------------------
+
+
+def test_fold_pager_and_collapse_give_one_report_per_review():
+    # Review r1: a (primary), b (copy), o (an old version); r2: c alone; d not grouped.
+    groups = reviews.Groups(
+        review={"a": "r1", "b": "r1", "o": "r1", "c": "r2"},
+        primary={"r1": "a", "r2": "c"},
+        superseded=frozenset({"o"}),
+        members={"r1": ["a", "b", "o"], "r2": ["c"]},
+    )
+    assert groups.copies == 2 and groups.has_copies
+    # The primary stands for its review when it matches; else the copy with most passages.
+    assert groups.fold({"a": 1, "b": 5, "c": 2, "d": 1}) == {"a": 1, "c": 2, "d": 1}
+    assert groups.fold({"b": 5, "o": 9}) == {"b": 5}  # an old version is not searched
+    order = ["o", "b", "c", "a", "d"]
+    assert groups.pager(0, 2)(order) == ["b", "c"]
+    assert groups.pager(2, 2)(order) == ["d"]
+    results = [
+        {"sha256": s, "report_id": s, "score": score, "passages": [{"text": s, "score": score}]}
+        for s, score in (("b", 3.0), ("c", 2.0), ("d", 1.0))
+    ]
+    folded = reviews.collapse_results(results, groups, {}, lambda doc: {})
+    assert [r["review_id"] for r in folded] == ["r1", "r2", "d"]
+    assert folded[0]["score"] == 3.0 and folded[0]["passages"][0]["report_id"] == "b"
+    assert [c["sha256"] for c in folded[0]["copies"]] == ["a", "b", "o"]
+    assert [c["primary"] for c in folded[0]["copies"]] == [True, False, False]
+    assert folded[0]["copies"][2]["superseded"] is True

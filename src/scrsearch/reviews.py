@@ -350,7 +350,25 @@ def source_authority(home: Home) -> dict[str, int]:
     return {name: KIND_AUTHORITY.get(config.kind, 0) for name, config in sources.items()}
 
 
-def _refresh_primary(store: Store, review_id: str, authority: Mapping[str, int]) -> None:
+class Authority:
+    """Source authority read on first use: most reviews have one report and never need it
+    (reading the sources imports the crawlers)."""
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self._ranks: dict[str, int] | None = None
+
+    def get(self, source: str, default: int = 0) -> int:
+        if self._ranks is None:
+            self._ranks = source_authority(self.home)
+        return self._ranks.get(source, default)
+
+
+#: Source authority as the functions below take it: lazily read, or a plain dict (tests).
+Ranks = Authority | Mapping[str, int]
+
+
+def _refresh_primary(store: Store, review_id: str, authority: Ranks) -> None:
     """Mark the review's primary by the PRIMARY RULE."""
     rows = store.db.execute(
         "SELECT m.sha256, m.superseded_by, d.source, d.rowid, "
@@ -359,6 +377,9 @@ def _refresh_primary(store: Store, review_id: str, authority: Mapping[str, int])
         (review_id,),
     ).fetchall()
     if not rows:
+        return
+    if len(rows) == 1:
+        store.db.execute("UPDATE review_members SET is_primary=1 WHERE sha256=?", (rows[0][0],))
         return
 
     def rank(row) -> tuple:
@@ -474,7 +495,7 @@ def _older_versions(store: Store, sha: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def assign(store: Store, doc: Document, authority: Mapping[str, int] | None = None) -> Member:
+def assign(store: Store, doc: Document, authority: Ranks | None = None) -> Member:
     """Put an indexed, remembered report in its review: a newer version, a copy found by
     text, or alone. A report already grouped keeps its place (its text cannot change)."""
     ensure_tables(store)
@@ -482,7 +503,7 @@ def assign(store: Store, doc: Document, authority: Mapping[str, int] | None = No
     existing = member_of(store, sha)
     if existing is not None:
         return existing
-    authority = authority if authority is not None else source_authority(store.home)
+    authority = authority if authority is not None else Authority(store.home)
     older = _older_versions(store, sha)
     if older:
         review = review_id_of(store, older[-1])
@@ -521,7 +542,7 @@ def group_ungrouped(store: Store) -> int:
     ).fetchall()
     if not rows:
         return 0
-    authority = source_authority(store.home)
+    authority = Authority(store.home)
     joined = 0
     for (sha,) in rows:
         doc = store.document(sha)
@@ -551,7 +572,7 @@ def _resolve_grouped(store: Store, report_id: str) -> Document:
     return doc
 
 
-def _merge(store: Store, a: str, b: str, authority: Mapping[str, int]) -> str:
+def _merge(store: Store, a: str, b: str, authority: Ranks) -> str:
     """Move b's whole review into a's; returns the review id."""
     into, other = review_id_of(store, a), review_id_of(store, b)
     if into != other:
@@ -573,7 +594,7 @@ def _merge(store: Store, a: str, b: str, authority: Mapping[str, int]) -> str:
     return into
 
 
-def _split(store: Store, sha: str, authority: Mapping[str, int]) -> list[str]:
+def _split(store: Store, sha: str, authority: Ranks) -> list[str]:
     """Take a report out of its review to stand alone; returns the others it left."""
     review = review_id_of(store, sha)
     others = [m.sha256 for m in members_of(store, review) if m.sha256 != sha]
@@ -602,7 +623,7 @@ def merge(home: Home, first: str, second: str) -> tuple[str, list[Document]]:
         a, b = _resolve_grouped(store, first), _resolve_grouped(store, second)
         if a.sha256 == b.sha256:
             raise UsageError(f"{first} and {second} are the same report: name two reports")
-        authority = source_authority(home)
+        authority = Authority(home)
         with store.transaction() as db:
             db.execute(
                 "INSERT INTO review_decisions(kind, a, b, made_at) VALUES ('merge', ?, ?, ?)",
@@ -618,7 +639,7 @@ def split(home: Home, report_id: str) -> tuple[Document, list[str]]:
     with Store(home) as store:
         ensure_tables(store)
         doc = _resolve_grouped(store, report_id)
-        authority = source_authority(home)
+        authority = Authority(home)
         with store.transaction() as db:
             others = _split(store, doc.sha256, authority)
             now = utc_now()
@@ -633,11 +654,11 @@ def split(home: Home, report_id: str) -> tuple[Document, list[str]]:
     return doc, others
 
 
-def apply_decisions(store: Store, authority: Mapping[str, int] | None = None) -> int:
+def apply_decisions(store: Store, authority: Ranks | None = None) -> int:
     """Apply every hand decision again, in the order made (after an index run); returns how
     many changed a grouping."""
     ensure_tables(store)
-    authority = authority if authority is not None else source_authority(store.home)
+    authority = authority if authority is not None else Authority(store.home)
     changed = 0
     rows = store.db.execute("SELECT kind, a, b FROM review_decisions ORDER BY id").fetchall()
     for kind, a, b in rows:
