@@ -13,11 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from copymaker import prose, redacted, resaved, text_pdf, with_cover, without_last_page
+from httpserver import LocalServer, board_source_toml, html_reply, pdf_reply
 from scrsearch import reviews
 from scrsearch.cli import main
 from scrsearch.config import Home
 from scrsearch.extract import extract_pdf
-from scrsearch.store import Store
+from scrsearch.store import Store, sha256_of
 
 BLACKPOOL = (
     "ofsted-jtai/80431_blackpool/joint area child protection inspection - 31 january 2025.pdf"
@@ -337,3 +338,31 @@ def test_fold_pager_and_collapse_give_one_report_per_review():
     assert [c["sha256"] for c in folded[0]["copies"]] == ["a", "b", "o"]
     assert [c["primary"] for c in folded[0]["copies"]] == [True, False, False]
     assert folded[0]["copies"][2]["superseded"] is True
+
+
+def test_a_crawl_that_finds_a_changed_file_makes_a_new_version(home, corpus_dir):
+    letters = [p.read_bytes() for p in sorted((corpus_dir / "ofsted-jtai").rglob("*.pdf"))[:3]]
+    listing = (
+        '<html><body><ul><li><a href="/reviews/child-a.pdf">Child A overview report</a></li>'
+        '<li><a href="/reviews/child-b.pdf">Child B overview report</a></li></ul></body></html>'
+    )
+    with LocalServer() as server:
+        server.route("/scr/", html_reply(listing))
+        server.route("/reviews/child-a.pdf", pdf_reply(letters[0]))
+        server.route("/reviews/child-b.pdf", pdf_reply(letters[1]))
+        home.sources_path.write_text(board_source_toml(server.url("/scr/")), encoding="utf-8")
+        assert cli(home, "update", "board", "--delay", "0", "--quiet").exit_code == 0
+        server.route("/reviews/child-a.pdf", pdf_reply(letters[2]))  # the board replaced it
+        result = cli(home, "update", "board", "--delay", "0", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["documents"]["changed"] == 1
+    with Store(home) as store:
+        old, new = (store.document(s) for s in (sha256_of(letters[0]), sha256_of(letters[2])))
+        member = reviews.member_of(store, new.sha256)
+        assert member.how == "version" and member.is_primary
+        assert member.review_id == reviews.review_id_of(store, old.sha256)
+        assert reviews.member_of(store, old.sha256).superseded_by == new.sha256
+    per_review = json.loads(ok(home, "search", "--format", "json"))
+    per_file = json.loads(ok(home, "search", "--format", "json", "--all-copies"))
+    assert (per_review["total"], per_file["total"]) == (2, 3)
+    assert old.sha256 not in {r["sha256"] for r in per_review["results"]}
