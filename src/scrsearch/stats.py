@@ -1,8 +1,8 @@
 """Counts of reports by metadata or tag, cross-tabs, and co-occurrence of a facet's terms.
 
-Every count is of REVIEWS (one per group of copies and versions, see reviews.py; with
-`all_copies`, of report files), never passages. The report set is what `search` matches for the same
-query and filters (`search.matching_reports`). A report with several values of a multi-valued
+Every count is of REVIEWS (one report per group of copies and versions, see reviews.py; with
+`all_copies`, of report files), never passages. The report set is what `search` matches for the
+same query and filters (`search.matching_reports`). A report with several values of a multi-valued
 field (its themes, say) counts once under each; a report with none counts under None, so the
 table always accounts for every report.
 """
