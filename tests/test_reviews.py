@@ -151,6 +151,8 @@ def test_search_returns_each_review_once_and_all_copies_every_file(corpus_home):
     # The redacted copy may have lost the word itself; the re-saved one has every word.
     assert files["total"] > before["search"]["total"]
     assert pairs["resaved"][0] in {r["sha256"] for r in files["results"]}
+    counts_only = json.loads(ok(home, "search", "Blackpool", "--format", "json", "--limit", "0"))
+    assert counts_only["results"] == [] and counts_only["total"] == payload["total"]
     # Paging over reviews: the second page continues the first, no review twice.
     first = json.loads(ok(home, "search", "children", "--format", "json", "--limit", "5"))
     second = json.loads(
@@ -328,6 +330,7 @@ def test_fold_pager_and_collapse_give_one_report_per_review():
     order = ["o", "b", "c", "a", "d"]
     assert groups.pager(0, 2)(order) == ["b", "c"]
     assert groups.pager(2, 2)(order) == ["d"]
+    assert groups.pager(0, 0)(order) == []  # --limit 0: counts only
     results = [
         {"sha256": s, "report_id": s, "score": score, "passages": [{"text": s, "score": score}]}
         for s, score in (("b", 3.0), ("c", 2.0), ("d", 1.0))

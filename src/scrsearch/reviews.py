@@ -706,6 +706,8 @@ class Groups:
             seen: set[str] = set()
             kept: list[str] = []
             for sha in order:
+                if len(kept) >= offset + limit:
+                    break
                 if sha in self.superseded:
                     continue
                 review = self.review_of(sha)
@@ -713,8 +715,6 @@ class Groups:
                     continue
                 seen.add(review)
                 kept.append(sha)
-                if len(kept) >= offset + limit:
-                    break
             return kept[offset:]
 
         return page
