@@ -369,3 +369,24 @@ def test_a_crawl_that_finds_a_changed_file_makes_a_new_version(home, corpus_dir)
     per_file = json.loads(ok(home, "search", "--format", "json", "--all-copies"))
     assert (per_review["total"], per_file["total"]) == (2, 3)
     assert old.sha256 not in {r["sha256"] for r in per_review["results"]}
+
+
+def test_the_lsh_bands_are_datasketchs_choice_for_the_candidate_threshold():
+    from datasketch.lsh import _optimal_param
+
+    assert _optimal_param(reviews.CANDIDATE_JACCARD, reviews.NUM_PERM, 0.5, 0.5) == (
+        reviews.BANDS,
+        reviews.ROWS,
+    )
+    assert reviews.BANDS * reviews.ROWS <= reviews.NUM_PERM
+
+
+def test_index_without_datasketch_says_what_to_install(home, tmp_path, monkeypatch):
+    import sys
+
+    ok(home, "add", str(write(tmp_path, "a.pdf", 9)))
+    monkeypatch.setitem(sys.modules, "datasketch", None)  # as if it were not installed
+    result = cli(home, "index")
+    assert result.exit_code == 1
+    assert "needs the datasketch package" in result.output and "pip install" in result.output
+    assert "Traceback" not in result.output

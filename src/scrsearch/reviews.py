@@ -79,7 +79,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Home
-from .errors import UsageError
+from .errors import ConfigError, UsageError
 from .models import REPORT_ID_LEN, Document
 from .store import Store, utc_now
 
@@ -91,8 +91,12 @@ SAMPLE_EVERY = 8
 #: MinHash permutations; the seed is fixed so signatures are comparable across runs.
 NUM_PERM = 128
 SEED = 1
-#: LSH bands find candidates down to about this Jaccard similarity.
+#: LSH bands find candidates down to about this Jaccard similarity: BANDS bands of ROWS values,
+#: as datasketch chooses them (`datasketch.lsh._optimal_param(0.3, 128, 0.5, 0.5)`; a test
+#: checks it). Stored band hashes depend on these: change them only with a rebuild of
+#: `review_bands`.
 CANDIDATE_JACCARD = 0.3
+BANDS, ROWS = 37, 3
 #: A candidate is a copy when both hold (measured: see the module docstring).
 MIN_CONTAINMENT = 0.6
 MIN_JACCARD = 0.35
@@ -215,36 +219,33 @@ def is_copy(containment: float, jaccard: float) -> bool:
     return containment >= MIN_CONTAINMENT and jaccard >= MIN_JACCARD
 
 
-def _bands() -> tuple[int, int]:
-    """(bands, rows per band) datasketch chooses for CANDIDATE_JACCARD over NUM_PERM values."""
-    from datasketch.lsh import _optimal_param
-
-    return _optimal_param(CANDIDATE_JACCARD, NUM_PERM, 0.5, 0.5)
-
-
-_BANDS: tuple[int, int] | None = None
+def _minhash_class():
+    """datasketch's MinHash, or a clear error when the package is missing."""
+    try:
+        from datasketch import MinHash
+    except ImportError as exc:  # an install from before reviews.py, not upgraded
+        raise ConfigError(
+            "finding copies of reviews needs the datasketch package, which is not installed: "
+            "run `pip install -e .` again (or `pip install datasketch`), then `scrsearch index`"
+        ) from exc
+    return MinHash
 
 
 def signature_of(shingles):
     """The datasketch MinHash values (numpy uint64) of a shingle array."""
     import numpy as np
-    from datasketch import MinHash
 
     # affine32 named, not left to the default, so stored signatures stay comparable.
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int, scheme="affine32")
+    minhash = _minhash_class()(num_perm=NUM_PERM, seed=SEED, hashfunc=int, scheme="affine32")
     minhash.update_batch(shingles.tolist())
     return np.asarray(minhash.hashvalues, dtype=np.uint64)  # affine32 gives uint32: stored as 64
 
 
 def band_keys(hashvalues) -> list[tuple[int, int]]:
     """(band, key) for each LSH band of a signature: a signed 64-bit hash of the band."""
-    global _BANDS
-    if _BANDS is None:
-        _BANDS = _bands()
-    bands, rows = _BANDS
     keys = []
-    for band in range(bands):
-        chunk = hashvalues[band * rows : (band + 1) * rows].tobytes()
+    for band in range(BANDS):
+        chunk = hashvalues[band * ROWS : (band + 1) * ROWS].tobytes()
         digest = hashlib.blake2b(chunk, digest_size=8).digest()
         keys.append((band, int.from_bytes(digest, "big", signed=True)))
     return keys
@@ -431,6 +432,7 @@ def remember_text(store: Store, sha: str, pages: Sequence[str]) -> bool:
     """Record a report's MinHash signature and LSH bands, so later copies find it (`pipeline`
     calls this as it indexes each report). Returns False for too little text."""
     ensure_tables(store)
+    _minhash_class()  # a missing datasketch is a clear error before any work
     shingles = shingles_of(pages)
     signature = signature_of(shingles)
     with store.transaction() as db:

@@ -674,6 +674,10 @@ def search(home: Home, request: SearchRequest) -> dict:
             results, groups, catalogue.documents,
             lambda doc: report_json(doc, catalogue.tags.get(doc.sha256, [])),
         )  # fmt: skip
+    else:  # per file, each still naming its review
+        review_of = reviews.groups_of(home).review_of
+        for entry in results:
+            entry["review_id"] = review_of(entry["sha256"])
     payload = {
         "query": request.query,
         "filters": request.filters.to_json(),
