@@ -58,8 +58,9 @@ For the search layer (what `search.search`, `search.iter_passages`, `stats`, `ex
   among the hits, len(hits) - len(fold(hits)), when more) and lets the pager pick the page,
   so best passages are found for the page's reports only.
 - `collapse_results(results, groups, documents, render)`: a ranked list of per-report results
-  to one per review: its best score, the primary's fields, the best passages of any of its
-  copies in the list (each with its `report_id`), `review_id` and `copies`.
+  to one per review: its best score, the primary's fields, the best passages of its copies
+  in the list (each with its `report_id`; after the pager, one copy a review), `review_id`
+  and `copies`.
 
 Tables (in the catalogue's SQLite file, created here):
 `review_members` (sha256 -> review_id, is_primary, how it was grouped: alone, text, version,

@@ -178,7 +178,7 @@ def search_cmd(ctx, query, limit, offset, explain, fmt, all_copies, **kwargs):
                                source, theme, risk, issue, tag)
     With no QUERY, lists the reports that pass the filters (strongest evidence first).
     Copies of one review and its older versions give one result (its primary's metadata,
-    passages from any copy, the copies listed); --all-copies lists every file.
+    passages from its best-matching copy, the copies listed); --all-copies lists every file.
     """
     from ..search import SearchRequest, search
 
