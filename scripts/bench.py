@@ -11,7 +11,9 @@ Stages, each printed beside its baseline:
   add+index   `scrsearch add --manifest` (one run; each file gets its locality, year and type
               from the corpus manifest) then `scrsearch index`, as subprocesses: wall time,
               peak RSS of the whole process tree (psutil, every 50 ms), index size on disk
-  incremental `index` with nothing new; then `add` 10 new reports and `index`
+  incremental `index` with nothing new; then `add` 10 new reports and `index` (two of the 10
+              are copies of corpus reports, so copy detection is measured; the corpus holds
+              three more copies, added with it)
   search      p50/p95 over a fixed mix of queries through scrsearch.search.search (what
               `scrsearch search --format json` calls), and the same mix over an SQLite FTS5
               table of the same passages built in this run
@@ -741,7 +743,7 @@ def stage_extraction(args, folder: Path, manifest: dict, work: Path, result: dic
 def stage_add_index(cli: Cli, folder: Path, manifest: dict, result: dict, extra: dict) -> None:
     log(f"add + index into {cli.home} ...")
     add, idx = Stage(), Stage()
-    add_with_metadata(cli, folder, manifest["reports"], add)
+    add_with_metadata(cli, folder, manifest["reports"] + manifest.get("copies", []), add)
     log(f"  add: {add.runs} runs, {add.seconds:.1f}s, peak {add.peak_rss / 2**20:.0f} MB")
     run = idx.add(cli.run(["index"], "index"), "index")
     log(f"  index: {idx.seconds:.1f}s, peak {idx.peak_rss / 2**20:.0f} MB; "
@@ -750,6 +752,9 @@ def stage_add_index(cli: Cli, folder: Path, manifest: dict, result: dict, extra:
     result["peak_rss_mb"] = max(add.peak_rss, idx.peak_rss) / 2**20
     extra.update(add_s=add.seconds, index_s=idx.seconds, add_runs=add.runs,
                  failures=add.failures + idx.failures)  # fmt: skip
+    extra["copies"] = len(manifest.get("copies", []))
+    extra["copies_grouped"] = copies_grouped(run.stderr)
+    log(f"  copies: {extra['copies']} in the corpus, {extra['copies_grouped']} grouped by index")
     match = re.search(r"([\d,]+) passages", run.stderr)
     if match:
         result["passages"] = int(match.group(1).replace(",", ""))
@@ -786,9 +791,16 @@ def stage_incremental(cli: Cli, folder: Path, manifest: dict, result: dict) -> N
     result["noop_index_s"] = cli.run(["index"], "noop-index").seconds
     add10 = Stage()
     add_with_metadata(cli, folder, manifest["extra"], add10)
-    add10.add(cli.run(["index"], "index-add10"), "index after add10")
+    run = add10.add(cli.run(["index"], "index-add10"), "index after add10")
     result["add10_s"] = add10.seconds
-    log(f"  no-change index {result['noop_index_s']:.2f}s; add 10 + index {add10.seconds:.2f}s")
+    log(f"  no-change index {result['noop_index_s']:.2f}s; add 10 + index {add10.seconds:.2f}s "
+        f"({copies_grouped(run.stderr)} of the 10 grouped as copies)")  # fmt: skip
+
+
+def copies_grouped(stderr: str) -> int:
+    """How many reports `index` grouped as copies of another's review (0 before reviews.py)."""
+    match = re.search(r"grouped (\d+) report\(s\) as copies", stderr)
+    return int(match.group(1)) if match else 0
 
 
 def stage_search(home: Path, mix, repeat: int, profile_dir, result: dict, extra: dict) -> None:
@@ -827,7 +839,7 @@ def stage_export(cli: Cli, work: Path, manifest: dict, result: dict, extra: dict
         log("export: no `scrsearch export` command yet")
         return
     out = work / "export.jsonl"
-    indexed = result["reports"] + len(manifest["extra"])
+    indexed = result["reports"] + len(manifest.get("copies", [])) + len(manifest["extra"])
     argv = ["export", "", "--all-passages", "--format", "jsonl", "-o", str(out)]
     run = cli.run(argv + export_year_filter(manifest, indexed), "export")
     rows = 0

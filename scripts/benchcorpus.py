@@ -43,6 +43,11 @@ DEFAULT_CACHE_ROOT = Path(os.environ.get("SCRSEARCH_BENCH_CACHE", "~/.cache/scrs
 MIN_PAGES, MAX_PAGES = 5, 150
 #: Reports generated beside the corpus for the incremental "add 10 new reports" stage.
 EXTRA_REPORTS = 10
+#: Copies of corpus reports (same body, a re-publisher's cover): COPIES added with the corpus
+#: (manifest "copies"), and EXTRA_COPIES of the EXTRA_REPORTS added by "add 10", so copy
+#: detection is part of what is measured. Bump COPIES_VERSION when their draw changes.
+COPIES, EXTRA_COPIES = 3, 2
+COPIES_VERSION = 1
 
 # (locality, region): real English local authorities spread over the nine regions.
 LOCALITIES = (
@@ -336,6 +341,23 @@ def plan(seed: int, total_pages: int) -> tuple[list[ReportSpec], list[ReportSpec
     return specs, extras
 
 
+def plan_copies(seed: int, total_pages: int, specs: list[ReportSpec]):
+    """Copies of corpus reports: (added with the corpus, added among the 10 extras).
+
+    A copy is its original's spec under another file name and title: the same seed draws the
+    same body, so only the cover differs, as when a partnership re-publishes a review.
+    """
+    rng = random.Random(f"scrsearch-bench-copies:{seed}:{total_pages}")
+    wanted = min(COPIES + EXTRA_COPIES, len(specs))
+    originals = rng.sample(specs, wanted)
+    copies = [
+        ReportSpec(**{**asdict(o), "file": f"copy-{o.file}",
+                      "title": f"{o.title} (re-published copy)"})
+        for o in originals
+    ]  # fmt: skip
+    return copies[:COPIES], copies[COPIES:]
+
+
 # --- rendering ------------------------------------------------------------------------------
 
 PAGE_W, PAGE_H = 210.0, 297.0
@@ -527,7 +549,7 @@ def manifest_is_current(folder: Path, seed: int, pages: int) -> dict | None:
         GENERATOR_VERSION,
     ):
         return None
-    for entry in manifest["reports"] + manifest["extra"]:
+    for entry in manifest["reports"] + manifest.get("copies", []) + manifest["extra"]:
         if not (folder / entry["file"]).exists():
             return None
     return manifest
@@ -546,20 +568,27 @@ def ensure_corpus(
     """Generate the corpus unless a complete one is cached; return its folder and manifest."""
     folder = corpus_dir(seed, pages, cache)
     manifest = manifest_is_current(folder, seed, pages)
-    if manifest is not None:
+    if manifest is not None and manifest.get("copies_version") == COPIES_VERSION:
         return folder, manifest
-    started = time.perf_counter()
-    if pool is None:
-        pool = load_pool(source)
-    log(
-        f"paragraph pool: {len(pool)} documents, {sum(map(len, pool))} paragraphs "
-        f"({time.perf_counter() - started:.1f}s)"
-    )
+    # A cached corpus from before the copies keeps its reports: only what is missing is made.
+    reuse = manifest is not None
     specs, extras = plan(seed, pages)
+    copies, extra_copies = plan_copies(seed, pages, specs)
+    extras = extras[: EXTRA_REPORTS - len(extra_copies)] + extra_copies
     (folder / "extra").mkdir(parents=True, exist_ok=True)
-    jobs = [(asdict(s), str(folder)) for s in specs]
+    jobs = [(asdict(s), str(folder)) for s in specs + copies]
     jobs += [(asdict(s), str(folder / "extra")) for s in extras]
+    if reuse:
+        jobs = [j for j in jobs if not (Path(j[1]) / j[0]["file"]).exists()]
     jobs.sort(key=lambda job: -job[0]["pages"])  # long ones first: the two workers end together
+    started = time.perf_counter()
+    if pool is None and jobs:
+        pool = load_pool(source)
+    if jobs:
+        log(
+            f"paragraph pool: {len(pool)} documents, {sum(map(len, pool))} paragraphs "
+            f"({time.perf_counter() - started:.1f}s)"
+        )
     workers = workers or os.cpu_count() or 1
     written = 0
     started = time.perf_counter()
@@ -581,9 +610,11 @@ def ensure_corpus(
     extra_entries = [{**asdict(s), "file": f"extra/{s.file}"} for s in extras]
     manifest = {
         "version": GENERATOR_VERSION,
+        "copies_version": COPIES_VERSION,
         "seed": seed,
         "pages": pages,
         "reports": entries,
+        "copies": [asdict(s) for s in copies],
         "extra": extra_entries,
     }
     tmp = folder / "manifest.json.tmp"

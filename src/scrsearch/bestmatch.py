@@ -10,6 +10,7 @@ this module turns a `ranking.BestRanking` into the JSON contract of `search --fo
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Iterator
 
 from . import ranking
@@ -82,12 +83,22 @@ def highlighter(best: BestMatch, schema):
 
 def search_best(home, searcher, catalogue, request, best: BestMatch) -> dict:
     """The JSON contract of `scrsearch search --format json` for a best-match query."""
+    from . import reviews
     from .search import _facet_counts, _passage_json, explain_tags, report_json
 
     found = rank(searcher, catalogue, request, best)
     marks = highlighter(best, searcher.schema)
     ordered = found.matching + found.partial
-    page = ordered[request.offset : request.offset + request.limit]
+    # One result per review (reviews.py): each review's best-ranked report takes its place
+    # and counts once; --all-copies gives every file.
+    groups = None if request.all_copies else reviews.groups_of(home)
+    counts, partial_total = found.counts, len(found.partial)
+    if groups is not None and groups.has_copies:
+        page = groups.pager(request.offset, request.limit)(ordered)
+        counts = Counter(groups.fold(found.counts))
+        partial_total = len(groups.fold(dict.fromkeys(found.partial, 0)))
+    else:
+        page = ordered[request.offset : request.offset + request.limit]
     partial = set(found.partial)
     results = []
     for sha in page:
@@ -105,14 +116,19 @@ def search_best(home, searcher, catalogue, request, best: BestMatch) -> dict:
             entry["score_parts"] = found.parts_of(sha)
             entry["explain"] = explain_tags(home, doc, tags)
         results.append(entry)
+    if groups is not None:
+        results = _per_review(results, groups, catalogue)
+    else:  # per file, each still naming its review
+        for entry in results:
+            entry["review_id"] = reviews.groups_of(home).review_of(entry["sha256"])
     return {
         "query": request.query,
         "filters": request.filters.to_json(),
         "match": "best",
-        "total": len(found.matching),
-        "passages_total": sum(found.counts.values()),
-        "partial_total": len(found.partial),
-        "partial": not found.matching and bool(results),
+        "total": len(counts),
+        "passages_total": sum(counts.values()),
+        "partial_total": partial_total,
+        "partial": not counts and bool(results),
         "concepts": found.concepts,
         "expanded": best.expanded,
         "understood": _understood_json(best),
@@ -121,9 +137,33 @@ def search_best(home, searcher, catalogue, request, best: BestMatch) -> dict:
         "suggestions": _suggestions(searcher, found.unknown) if found.unknown else {},
         "limit": request.limit,
         "offset": request.offset,
-        "facets": _facet_counts(found.counts, catalogue) if request.facets else {},
+        "facets": _facet_counts(counts, catalogue) if request.facets else {},
         "results": results,
     }
+
+
+def _per_review(results: list[dict], groups, catalogue) -> list[dict]:
+    """Results folded to one per review (reviews.collapse_results), each keeping what best
+    match said of its best-ranked report: partial, missing words, score parts."""
+    from . import reviews
+    from .search import report_json
+
+    said = {}
+    for entry in results:
+        review = groups.review_of(entry["sha256"])
+        if review not in said:
+            said[review] = {
+                k: entry[k] for k in ("partial", "missing", "score_parts") if k in entry
+            }
+    folded = reviews.collapse_results(
+        results,
+        groups,
+        catalogue.documents,
+        lambda doc: report_json(doc, catalogue.tags.get(doc.sha256, [])),
+    )
+    for head in folded:
+        head.update(said.get(head["review_id"], {}))
+    return folded
 
 
 def _understood_json(best: BestMatch) -> dict:

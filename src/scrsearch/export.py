@@ -32,13 +32,13 @@ FORMATS = ("csv", "jsonl")
 
 #: The columns of an export, in order.
 COLUMNS = (
-    "report_id", "sha256", "title", "subject", "locality", "region", "nation", "year",
+    "report_id", "sha256", "review_id", "title", "subject", "locality", "region", "nation", "year",
     "doc_type", "source", "url", "fetched_at", "page", "ordinal", "matched", "text",
     "highlighted", "terms", "passage_tags", "report_tags", "score",
 )  # fmt: skip
 
 #: The report's columns (the same on each of its rows), then the passage's; then report_tags, score.
-REPORT_COLUMNS, PASSAGE_COLUMNS = COLUMNS[:12], COLUMNS[12:19]
+REPORT_COLUMNS, PASSAGE_COLUMNS = COLUMNS[:13], COLUMNS[13:20]
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -83,6 +83,7 @@ def export_meta(home: Home, request: SearchRequest, *, all_passages: bool, fmt: 
         "match": "all" if request.all_words else "best",
         "expand": request.expand,
         "all_passages": all_passages,
+        "all_copies": request.all_copies,
         "format": fmt,
         "scrsearch_version": __version__,
         "index_generation": generation.name if generation else None,
@@ -95,12 +96,19 @@ def export_meta(home: Home, request: SearchRequest, *, all_passages: bool, fmt: 
 def export_rows(
     home: Home, request: SearchRequest, *, all_passages: bool = False
 ) -> Iterator[dict]:
-    """Each exported row as a dict of COLUMNS (lists stay lists), streamed."""
+    """Each exported row as a dict of COLUMNS (lists stay lists), streamed.
+
+    Reports are one per review (the copy the passages come from, its primary when that
+    matches), or every file with `request.all_copies`; `review_id` names the review."""
+    from .reviews import groups_of
+
+    groups = groups_of(home)
     last = head = report_tags = sha = None
     for report, passage in iter_passages(home, request, all_passages=all_passages):
         if report is not last:  # a report's passages come together: its cells once
             last, sha = report, report["sha256"]
             head = {key: report.get(key) for key in REPORT_COLUMNS}
+            head["review_id"] = groups.review_of(sha)
             report_tags = [tag["id"] for tag in report["tags"]]
         row = head.copy()
         row["page"] = passage["page"]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import faults, tagging
+from . import faults, reviews, tagging
 from .config import Home
 from .errors import ExtractError, UsageError
 from .lock import home_lock
@@ -243,6 +243,7 @@ class IndexSummary:
     needs_ocr: list[Document] = field(default_factory=list)
     failed: list[tuple[Document, str]] = field(default_factory=list)
     rebuilt: bool = False
+    copies: int = 0  # reports grouped with another report's review (copies, versions)
     seconds: float = 0.0
     stale_lock_from: int | None = None
     stopped: str | None = None  # why the run stopped early (a full disk...); commits kept
@@ -296,6 +297,7 @@ def _index_one(store: Store, writer, doc: Document, text: ExtractedText) -> int:
     store.set_passages(doc.sha256, len(passages))
     tag_ids = [sorted({t.term_id for t in tags}) for tags in passage_tags]
     search_index.write_report(writer, doc, passages, tag_ids)
+    reviews.remember_text(store, doc.sha256, text.pages)  # for copy detection (reviews.py)
     return len(passages)
 
 
@@ -353,6 +355,9 @@ def index_locked(
             # other way round.
             search_index.make_current(home, gen_path)
             store.mark_indexed(deferred)
+            reviews.forget_groups(store)  # grouped again below, hand decisions kept
+        # Copies and versions of one review, found by text (reviews.py).
+        summary.copies = reviews.group_ungrouped(store)
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -39,6 +39,7 @@ def show_report(home: Home, report_id: str, page: int | None = None) -> ShownRep
                      urls=store.urls_of(doc.sha256), added_from=doc.added_from,
                      added_at=doc.added_at, indexed_at=doc.indexed_at)  # fmt: skip
         text = store.cached_text(doc.sha256)
+        entry.update(review_json(store, doc))
     # Extraction warnings (a page with no text in a PDF that has text elsewhere, ...).
     entry["warnings"] = list(text.warnings) if text else []
     if page is not None:
@@ -49,6 +50,30 @@ def show_report(home: Home, report_id: str, page: int | None = None) -> ShownRep
         entry["page"] = page
         entry["text"] = text.pages[page - 1]
     return ShownReport(entry, doc, text)
+
+
+def review_json(store: Store, doc: Document) -> dict:
+    """The review of a report for `show`: its copies and versions, with the evidence, and the
+    related documents of the same case."""
+    from . import reviews
+
+    member = reviews.member_of(store, doc.sha256)
+    review_id = member.review_id if member else doc.report_id
+    copies, versions = [], []
+    for other in reviews.members_of(store, review_id) if member else []:
+        other_doc = store.document(other.sha256)
+        if other_doc is None or other.sha256 == doc.sha256:
+            continue
+        item = reviews.copy_json(other_doc, other, store.urls_of(other.sha256))
+        (versions if other.superseded_by or member.superseded_by else copies).append(item)
+    review = {**(member.to_json() if member else {"review_id": review_id, "how": "ungrouped"}),
+              "copies": copies, "versions": versions}  # fmt: skip
+    related = [
+        {"report_id": d.report_id, "title": d.title or d.original_name, "year": d.year,
+         "doc_type": d.doc_type, "review_id": reviews.review_id_of(store, d.sha256)}
+        for d in reviews.related_documents(store, doc)
+    ]  # fmt: skip
+    return {"review_id": review_id, "review": review, "related": related}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from whoosh import collectors
@@ -17,7 +17,7 @@ from whoosh import query as wq
 from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
 
 from . import index as search_index
-from . import tagging, whooshfix
+from . import reviews, tagging, whooshfix
 from .config import Home
 from .errors import QueryError, UsageError
 from .models import Document, ReportTag
@@ -690,6 +690,7 @@ class SearchRequest:
     explain: bool = False
     all_words: bool = False  # every bare word in one passage, as before best match
     expand: bool = True  # search the field's acronyms and synonyms too
+    all_copies: bool = False  # one result per file, not per review (reviews.py)
 
 
 def search(home: Home, request: SearchRequest) -> dict:
@@ -701,11 +702,27 @@ def search(home: Home, request: SearchRequest) -> dict:
     if best is not None:
         return _search_best(home, searcher, catalogue, request, best)
     text_query = _request_query(request, catalogue)
-    if text_query is not None:
-        report_hits, ranked = _search_text(searcher, text_query, catalogue, request)
-    else:
-        report_hits = _browse_reports(catalogue, request.filters)
-        ranked = _rank_browse(searcher, report_hits, catalogue, request)
+    # One result per review (reviews.py): each review's best-ranked report takes its place on
+    # the page (`pager`), so the ranking keeps `extra` reports more than the page for the
+    # copies it skips; --all-copies pages files as they are.
+    groups = None if request.all_copies else reviews.groups_of(home)
+    folding = groups is not None and groups.has_copies
+    extra = min(groups.copies, reviews.FOLD_SLACK) if folding else 0
+    while True:
+        wide = replace(request, limit=request.limit + extra)
+        pager = groups.pager(request.offset, request.limit) if folding else None
+        if text_query is not None:
+            report_hits, ranked = _search_text(searcher, text_query, catalogue, wide, pager)
+        else:
+            report_hits = _browse_reports(catalogue, request.filters)
+            ranked = _rank_browse(searcher, report_hits, catalogue, wide, pager)
+        if not folding:
+            break
+        folded = groups.fold(report_hits)
+        if len(report_hits) - len(folded) <= extra:
+            report_hits = Counter(folded)
+            break
+        extra = len(report_hits) - len(folded)  # more copies among the hits: rank again
     results = []
     for sha, score, passages in ranked:
         doc = catalogue.documents[sha]
@@ -715,6 +732,15 @@ def search(home: Home, request: SearchRequest) -> dict:
         if request.explain:
             entry["explain"] = explain_tags(home, doc, catalogue.tags.get(sha, []))
         results.append(entry)
+    if groups is not None:
+        results = reviews.collapse_results(
+            results, groups, catalogue.documents,
+            lambda doc: report_json(doc, catalogue.tags.get(doc.sha256, [])),
+        )  # fmt: skip
+    else:  # per file, each still naming its review
+        review_of = reviews.groups_of(home).review_of
+        for entry in results:
+            entry["review_id"] = review_of(entry["sha256"])
     payload = {
         "query": request.query,
         "filters": request.filters.to_json(),
@@ -867,7 +893,9 @@ SCORE_EACH_LIMIT = 5000
 SCORE_EACH_RATIO = 2
 
 
-def _search_text(searcher, text_query: wq.Query, catalogue: _Catalogue, request: SearchRequest):
+def _search_text(
+    searcher, text_query: wq.Query, catalogue: _Catalogue, request: SearchRequest, pager=None
+):
     """Count and rank the reports whose passages match the query words, within the filters.
 
     Every filter is a property of a report, so the filters become a set of reports taken
@@ -897,7 +925,8 @@ def _search_text(searcher, text_query: wq.Query, catalogue: _Catalogue, request:
     else:
         counts, strengths, picks = _rank_words(searcher, text_query, allowed, request)
     wanted = request.offset + request.limit
-    page = sorted(strengths, key=strengths.__getitem__, reverse=True)[request.offset : wanted]
+    order = sorted(strengths, key=strengths.__getitem__, reverse=True)
+    page = pager(order) if pager else order[request.offset : wanted]
     if picks is None:
         picks = _best_passages(searcher, text_query, page)
     ranked = []
@@ -1087,7 +1116,9 @@ def _passage_json(stored: dict, score: float, marks: Highlighter | CueMarks | No
     }
 
 
-def _rank_browse(searcher, report_hits: Counter, catalogue: _Catalogue, request: SearchRequest):
+def _rank_browse(
+    searcher, report_hits: Counter, catalogue: _Catalogue, request: SearchRequest, pager=None
+):
     """No query words: reports by evidence for the requested tags, then newest first."""
     wanted_tags = set(request.filters.tag_ids)
     cues = CueMarks(wanted_tags)
@@ -1099,7 +1130,8 @@ def _rank_browse(searcher, report_hits: Counter, catalogue: _Catalogue, request:
         doc = catalogue.documents.get(sha)
         return (-evidence(sha), -(doc.year or 0) if doc else 0, doc.title or "" if doc else "")
 
-    order = sorted(report_hits, key=sort_key)[request.offset : request.offset + request.limit]
+    order = sorted(report_hits, key=sort_key)
+    order = pager(order) if pager else order[request.offset : request.offset + request.limit]
     first = _first_tagged_passages(searcher, order, wanted_tags) if wanted_tags else {}
     ranked = []
     for sha in order:
@@ -1176,7 +1208,7 @@ def iter_passages(
     ix, searcher, catalogue = _reader(home).fresh()
     best = _best_match(request, searcher.schema, catalogue)
     if best is not None:
-        yield from _iter_best_passages(searcher, catalogue, request, best, all_passages)
+        yield from _iter_best_passages(home, searcher, catalogue, request, best, all_passages)
         return
     # A passage is a hit by its own text: a word in the report's title would make every
     # passage of that report one.
@@ -1188,6 +1220,8 @@ def iter_passages(
         report_hits = _count_reports(
             searcher, text_query, _allowed_reports(catalogue, request.filters)
         )
+    if not request.all_copies:  # one report per review: reviews.Groups.fold
+        report_hits = reviews.groups_of(home).fold(report_hits)
 
     def order(sha: str):
         doc = catalogue.documents[sha]
@@ -1226,13 +1260,17 @@ def _export_order(catalogue: _Catalogue):
     return order
 
 
-def _iter_best_passages(searcher, catalogue, request, best, all_passages: bool):
+def _iter_best_passages(home, searcher, catalogue, request, best, all_passages: bool):
     """`iter_passages` for a best-match query: the matching reports' passages that hold any
-    of its concepts (every passage with `all_passages`), in page order."""
+    of its concepts (every passage with `all_passages`), in page order; one report a review
+    unless `all_copies`."""
     from . import bestmatch
 
     marks = bestmatch.highlighter(best, searcher.schema)
     hits = dict(bestmatch.report_hits(searcher, catalogue, request, best))
+    if not request.all_copies:  # one report per review: reviews.Groups.fold
+        kept = reviews.groups_of(home).fold({sha: len(p) for sha, p in hits.items()})
+        hits = {sha: hits[sha] for sha in kept}
     for sha in sorted(hits, key=_export_order(catalogue)):
         report = report_json(catalogue.documents[sha], catalogue.tags.get(sha, []))
         mine = hits[sha]

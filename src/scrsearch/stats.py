@@ -1,7 +1,8 @@
 """Counts of reports by metadata or tag, cross-tabs, and co-occurrence of a facet's terms.
 
-Every count is of REPORTS, never passages. The report set is what `search` matches for the same
-query and filters (`search.matching_reports`). A report with several values of a multi-valued
+Every count is of REVIEWS (one report per group of copies and versions, see reviews.py; with
+`all_copies`, of report files), never passages. The report set is what `search` matches for the
+same query and filters (`search.matching_reports`). A report with several values of a multi-valued
 field (its themes, say) counts once under each; a report with none counts under None, so the
 table always accounts for every report.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import index as search_index
-from . import tagging
+from . import reviews, tagging
 from .config import Home
 from .errors import UsageError
 from .models import Document, ReportTag
@@ -87,8 +88,12 @@ def _share(count: int, total: int) -> float:
 
 
 def _report_set(home: Home, request: SearchRequest) -> _Reports:
-    """The catalogued, indexed reports the request matches, with their tags."""
+    """The catalogued, indexed reports the request matches, with their tags: one report per
+    review (its primary when that matches; reviews.Groups.fold), or every file with
+    `request.all_copies`."""
     shas = matching_reports(home, request)
+    if not request.all_copies:
+        shas = reviews.groups_of(home).fold(shas)
     with Store(home) as store:
         docs = {d.sha256: d for d in store.documents(["indexed"]) if d.sha256 in shas}
         tags = store.all_report_tags()

@@ -2,7 +2,8 @@
 
 A watch is a query and filters with a name. Running it computes the reports that match now
 (`search.matching_reports`, the same code as `search`) and reports those it has not reported
-before: newness is by report (sha256), never by score. Its tables live in the catalogue's
+before: newness is by review (a copy or a new version of a review already reported is not
+new; reviews.py), never by score. Its tables live in the catalogue's
 SQLite file and are created here.
 
 First run: `add` records every report matching at that moment as already seen, so a watch
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import reviews
 from .config import Home
 from .errors import IndexError_, QueryError, UsageError
 from .search import Filters, SearchRequest, matching_reports, report_json, search
@@ -214,8 +216,9 @@ def restore_watches(store: Store) -> int:
 
 
 def _current_matches(home: Home, request: SearchRequest) -> dict[str, int]:
+    """The reports matching now, one per review (reviews.Groups.fold)."""
     try:
-        return matching_reports(home, request)
+        return reviews.groups_of(home).fold(matching_reports(home, request))
     except IndexError_:
         if (home.index_dir / "CURRENT").exists():
             raise  # a broken index is news; no index yet just means nothing matches yet
@@ -252,16 +255,18 @@ def _report_objects(home: Home, watch: Watch, shas: Sequence[str], matching: int
     """The new reports as search results show them (score, best passages), best first."""
     if not shas:
         return []
-    wanted = set(shas)
+    groups = reviews.groups_of(home)
+    wanted = {groups.review_of(sha): sha for sha in shas}
     request = SearchRequest(query=watch.query, filters=watch.filters, limit=matching, facets=False)
-    found = [r for r in search(home, request)["results"] if r["sha256"] in wanted]
-    missing = wanted - {r["sha256"] for r in found}
+    found = [r for r in search(home, request)["results"] if r.get("review_id") in wanted]
+    missing = set(wanted) - {r.get("review_id") for r in found}
     if missing:  # ranked out of view (should not happen) or removed meanwhile: still report
         with Store(home) as store:
-            for sha in sorted(missing):
-                doc = store.document(sha)
+            for review in sorted(missing):
+                doc = store.document(wanted[review])
                 if doc is not None:
-                    found.append(report_json(doc, store.report_tags(sha)))
+                    entry = report_json(doc, store.report_tags(doc.sha256))
+                    found.append({**entry, "review_id": review})
     return found
 
 
@@ -296,7 +301,12 @@ def run_watch(home: Home, name: str, *, to: Path | None = None) -> WatchRun:
         seen = {
             r[0] for r in store.db.execute("SELECT sha256 FROM watch_seen WHERE name=?", (name,))
         }
-        candidates = [sha for sha in matches if sha not in seen]
+        # Newness is by review: a copy or new version of a review already reported is not new.
+        groups = reviews.groups_of(home)
+        seen_reviews = {groups.review_of(sha) for sha in seen}
+        candidates = [
+            sha for sha in matches if sha not in seen and groups.review_of(sha) not in seen_reviews
+        ]
         reports = _report_objects(home, watch, candidates, len(matches))
         now = utc_now()
         with store.transaction() as db:

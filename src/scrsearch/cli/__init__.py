@@ -72,4 +72,4 @@ def main(ctx: click.Context, home: str | None) -> None:
 
 
 # Commands live in submodules, one per area; importing them registers them on `main`.
-from . import core, crawl, research, schedule, web  # noqa: E402,F401
+from . import core, crawl, research, reviews, schedule, web  # noqa: E402,F401

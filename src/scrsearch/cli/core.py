@@ -97,6 +97,9 @@ def index(ctx, rebuild, retry_failed):
         click.echo(f"needs OCR: {doc.original_name} ({doc.report_id}) has no text layer", err=True)
     for doc, error in summary.failed:
         click.echo(f"failed: {doc.original_name} ({doc.report_id}): {error}", err=True)
+    if summary.copies:
+        click.echo(f"grouped {summary.copies} report(s) as copies or versions of another's "
+                   "review (`scrsearch reports` shows which)", err=True)  # fmt: skip
     what = "Rebuilt the index" if summary.rebuilt else "Indexed"
     click.echo(
         f"{what}: {summary.indexed} report(s), {summary.passages:,} passages in "
@@ -159,6 +162,9 @@ def render_results(payload: dict, *, facets_shown: int = 6) -> None:
         title = entry["title"] + ("  [partial]" if entry.get("partial") else "")
         click.echo(click.style(wrap(title, " " * 4, first=f"{n:>2}. "), bold=True))
         click.echo(wrap(_describe(entry), "    "))
+        copies = [c["report_id"] for c in entry.get("copies", ()) if c["sha256"] != entry["sha256"]]
+        if copies:
+            click.echo(wrap(f"review {entry['review_id']}; also: {', '.join(copies)}", "    "))
         if entry.get("partial") and entry.get("missing"):
             click.echo(wrap("lacks: " + ", ".join(entry["missing"]), "    "))
         if entry.get("score_parts"):
@@ -206,8 +212,13 @@ def render_results(payload: dict, *, facets_shown: int = 6) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@click.option(
+    "--all-copies",
+    is_flag=True,
+    help="One result per file (copies and old versions too), not one per review.",
+)
 @click.pass_context
-def search_cmd(ctx, query, limit, offset, explain, all_words, no_expand, fmt, **kwargs):
+def search_cmd(ctx, query, limit, offset, explain, all_words, no_expand, fmt, all_copies, **kwargs):
     """Search the indexed reports; results are reports, best first, with their best passages.
 
     \b
@@ -224,6 +235,8 @@ def search_cmd(ctx, query, limit, offset, explain, all_words, no_expand, fmt, **
       theme:neglect year:2017   a field (title, subject, locality, region, year,
                                 doc_type, source, theme, risk, issue, tag)
     With no QUERY, lists the reports that pass the filters (strongest evidence first).
+    Copies of one review and its older versions give one result (its primary's metadata,
+    passages from its best-matching copy, the copies listed); --all-copies lists every file.
     """
     from ..search import SearchRequest, search
 
@@ -236,6 +249,7 @@ def search_cmd(ctx, query, limit, offset, explain, all_words, no_expand, fmt, **
         explain=explain,
         all_words=all_words,
         expand=not no_expand,
+        all_copies=all_copies,
     )
     payload = search(home, request)
     if fmt == "json":
@@ -258,6 +272,7 @@ def search_cmd(ctx, query, limit, offset, explain, all_words, no_expand, fmt, **
 @click.pass_context
 def reports(ctx, statuses, fmt):
     """List every document in the corpus with its status, metadata and any error."""
+    from ..reviews import load_groups
     from ..search import report_json
 
     home = home_of(ctx)
@@ -265,9 +280,12 @@ def reports(ctx, statuses, fmt):
         docs = store.documents(statuses or None)
         tags = store.all_report_tags()
         counts = store.count_by_status()
+        groups = load_groups(store.db)
     rows = []
     for doc in docs:
         entry = report_json(doc, tags.get(doc.sha256, []))
+        review = groups.review_of(doc.sha256)
+        entry.update(review_id=review, review_role=_role(groups, doc.sha256))
         entry.update(status=doc.status, error=doc.error, pages=doc.pages, path=doc.path,
                      extractor=doc.extractor, added_at=doc.added_at,
                      indexed_at=doc.indexed_at)  # fmt: skip
@@ -284,10 +302,29 @@ def reports(ctx, statuses, fmt):
         title = entry["title"] or ""
         limit = width() - 15
         click.echo(" " * 14 + (title if len(title) <= limit else title[: limit - 1] + "…"))
+        if entry["review_role"] not in ("alone", "ungrouped"):
+            click.echo(" " * 14 + f"review {entry['review_id']}: {entry['review_role']}")
         if entry["error"]:
             click.echo(wrap(entry["error"], " " * 16, first=" " * 14 + "! "))
     summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES if counts.get(s))
-    click.echo(f"{sum(counts.values())} document(s): {summary or 'none yet'}", err=True)
+    in_reviews = len({r["review_id"] for r in rows if r["review_role"] != "ungrouped"})
+    click.echo(
+        f"{sum(counts.values())} document(s): {summary or 'none yet'}; "
+        f"{in_reviews} review(s) among those indexed",
+        err=True,
+    )
+
+
+def _role(groups, sha: str) -> str:
+    """A report's place in its review: alone, primary, copy, old version, or ungrouped."""
+    if sha not in groups.review:
+        return "ungrouped"
+    review = groups.review_of(sha)
+    if len(groups.copies_of(review)) == 1:
+        return "alone"
+    if sha in groups.superseded:
+        return "old version"
+    return "primary" if groups.primary_of(review) == sha else "copy"
 
 
 @main.command()
@@ -298,7 +335,9 @@ def reports(ctx, statuses, fmt):
 )
 @click.pass_context
 def show(ctx, report_id, page, fmt):
-    """Show one report: metadata and where each value came from, tags, URLs, a page's text."""
+    """Show one report: metadata and where each value came from, its review (copies and
+    versions, with the evidence that grouped them), related documents of the same case,
+    tags, URLs, a page's text."""
     from ..report_detail import show_report
 
     shown = show_report(home_of(ctx), report_id, page)
@@ -319,6 +358,7 @@ def show(ctx, report_id, page, fmt):
             click.echo(f"  {'also from':<14}{url}")
     for warning in entry["warnings"]:
         click.echo(wrap(warning, " " * 16, first=f"  {'warning':<14}"))
+    _show_review(entry)
     if entry["tags"]:
         click.echo("  tags:")
         for tag in entry["tags"]:
@@ -326,6 +366,28 @@ def show(ctx, report_id, page, fmt):
     if page is not None:
         click.echo(f"\n--- page {page} of {len(text.pages)} ---\n")
         click.echo(entry["text"])
+
+
+def _show_review(entry: dict) -> None:
+    review = entry["review"]
+    role = "primary" if review.get("primary") else review.get("how", "")
+    if review.get("superseded_by"):
+        role = f"old version, superseded by {review['superseded_by']}"
+    evidence = ""
+    if review.get("similarity") is not None:
+        evidence = (f"; copies {review['matched']} (containment {review['similarity']}, "
+                    f"Jaccard {review['jaccard']})")  # fmt: skip
+    elif review.get("how") == "version" and review.get("matched"):
+        evidence = f"; newer version of {review['matched']}"
+    click.echo(f"  {'review':<14}{review['review_id']}  ({role}{evidence})")
+    for label, items in (("copy", review["copies"]), ("version", review["versions"])):
+        for item in items:
+            tag = " primary" if item["primary"] else ""
+            where = item["url"] or item["source"]
+            click.echo(f"  {label:<14}{item['report_id']}{tag}  {item['pages'] or '-'}p  {where}")
+    for item in entry["related"]:
+        click.echo(wrap(f"{item['report_id']}  {item['year'] or '----'}  {item['doc_type'] or ''}"
+                        f"  {item['title']}", " " * 16, first=f"  {'related':<14}"))  # fmt: skip
 
 
 @main.command()

@@ -49,12 +49,19 @@ if TYPE_CHECKING:
     help="CSV as UTF-8 with a byte-order mark, so Excel reads accents right.",
 )
 @match_options
+@click.option(
+    "--all-copies",
+    is_flag=True,
+    help="Every file's passages, not one copy's per review.",
+)
 @click.pass_context
-def export_cmd(ctx, query, fmt, output, all_passages, excel, all_words, no_expand, **kwargs):
+def export_cmd(
+    ctx, query, fmt, output, all_passages, excel, all_words, no_expand, all_copies, **kwargs
+):
     """Export every passage matching QUERY and the filters, one row a passage.
 
     \b
-    Columns: report_id, sha256, title, subject, locality, region, nation, year,
+    Columns: report_id, sha256, review_id, title, subject, locality, region, nation, year,
     doc_type, source, url, fetched_at, page, ordinal, matched, text, highlighted
     (the best fragments, matches in <mark>), terms (the index terms that matched),
     passage_tags, report_tags, score. In CSV, lists are joined with "; ".
@@ -66,13 +73,19 @@ def export_cmd(ctx, query, fmt, output, all_passages, excel, all_words, no_expan
     start with = + - @ tab or carriage return get a leading ' so spreadsheets never run
     them as formulas. A summary goes to stderr; stdout carries only the export.
     QUERY syntax is that of `scrsearch search`; with no QUERY, every passage of the
-    reports that pass the filters.
+    reports that pass the filters. Each review (a report and its copies and versions)
+    gives the rows of one copy, its primary when that matches; review_id names the
+    review. --all-copies exports every file's rows.
     """
     from ..search import SearchRequest
 
     home = home_of(ctx)
     request = SearchRequest(
-        query=query, filters=pop_filters(kwargs), all_words=all_words, expand=not no_expand
+        query=query,
+        filters=pop_filters(kwargs),
+        all_words=all_words,
+        expand=not no_expand,
+        all_copies=all_copies,
     )
     summary = exporting.export(
         home, request, fmt=fmt, output=output, all_passages=all_passages, excel=excel,
@@ -167,6 +180,7 @@ def _csv_text(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text", show_default=True
 )
+@click.option("--all-copies", is_flag=True, help="Count every file, not one per review.")
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -176,8 +190,13 @@ def _csv_text(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 )
 @match_options
 @click.pass_context
-def stats_cmd(ctx, query, by, cooccurrence, size, terms, fmt, plot, all_words, no_expand, **kwargs):
-    """Count REPORTS (not passages) matching QUERY and the filters, by field or tag.
+def stats_cmd(
+    ctx, query, by, cooccurrence, size, terms, fmt, all_copies, plot, all_words, no_expand, **kwargs
+):
+    """Count REVIEWS (not passages) matching QUERY and the filters, by field or tag.
+
+    Copies of one review (re-hosted, re-saved, redacted) and its older versions count once,
+    under its primary's metadata; --all-copies counts every file.
 
     \b
     Examples:
@@ -197,7 +216,13 @@ def stats_cmd(ctx, query, by, cooccurrence, size, terms, fmt, plot, all_words, n
 
     home = home_of(ctx)
     filters = pop_filters(kwargs)
-    request = SearchRequest(query=query, filters=filters, all_words=all_words, expand=not no_expand)
+    request = SearchRequest(
+        query=query,
+        filters=filters,
+        all_words=all_words,
+        expand=not no_expand,
+        all_copies=all_copies,
+    )
     if cooccurrence and by:
         raise click.UsageError("give either --by or --cooccurrence, not both")
     if not cooccurrence and (terms or size != 2):
