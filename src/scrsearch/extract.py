@@ -3,6 +3,10 @@
 pypdfium2 (the optional ``fast`` extra) is tried first when it is installed and pypdf is the
 fallback; ``SCRSEARCH_EXTRACTOR=pypdf|pypdfium2|auto`` forces one. Both go through the same
 normalisation, so the text does not depend on which one ran.
+
+Pages without a usable text layer (none over a scanned image, or garbage) are OCR'd with
+Tesseract (ocr.py) in the same worker, before normalisation, so OCR text gets the same
+hyphenation and running-header clean-up. Each page's provenance is kept (`ExtractedText.sources`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import signal
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -27,7 +31,7 @@ from pathlib import Path
 import pypdf
 from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PyPdfError
 
-from . import config
+from . import config, ocr
 from .errors import (
     BrokenPDFError,
     ConfigError,
@@ -37,7 +41,7 @@ from .errors import (
     NeedsOCRError,
     NotPDFError,
 )
-from .models import ExtractedText
+from .models import TEXT_LAYER, ExtractedText, PageSource
 
 try:  # the optional fast extractor
     import pypdfium2 as pdfium
@@ -55,8 +59,9 @@ OCR_WORDS_PER_PAGE = 20
 # --------------------------------------------------------------------------- extraction
 
 
-def extract_pdf(path: Path) -> ExtractedText:
-    """Extract and normalise the text of each page of the PDF at path, in this process."""
+def extract_pdf(path: Path, ocr_cache: Path | None = None) -> ExtractedText:
+    """Extract and normalise the text of each page of the PDF at path, in this process; OCR
+    the pages that need it, keeping each OCR'd page in the folder `ocr_cache` if given."""
     path = Path(path)
     choice = _extractor_choice()
     _check_is_pdf(path)
@@ -73,9 +78,86 @@ def extract_pdf(path: Path) -> ExtractedText:
             # pdfium finding no text at all is worth a second opinion before calling it a scan.
             if choice == "auto" and not any(p.strip() for p in raw_pages):
                 name, raw_pages, warnings = "pypdf", *_pypdf_pages(path)
+    raw_pages, sources, ocr_warnings = _ocr_where_needed(path, list(raw_pages), ocr_cache)
     pages = normalise_pages(raw_pages)
-    _check_has_text(path, pages)
-    return ExtractedText(tuple(pages), name, tuple(warnings) + _empty_page_warnings(pages))
+    _check_has_text(path, pages, sources)
+    warnings = tuple(warnings) + ocr_warnings + _empty_page_warnings(pages)
+    return ExtractedText(tuple(pages), name, warnings, sources)
+
+
+#: Called by a worker process with the number of pages it is about to OCR, so the parent can
+#: give the document more time (None when extracting in this process).
+_announce_ocr: Callable[[int], None] | None = None
+
+
+def _ocr_where_needed(
+    path: Path, raw_pages: list[str], ocr_cache: Path | None
+) -> tuple[list[str], tuple[PageSource, ...], tuple[str, ...]]:
+    """OCR the pages without a usable text layer; returns the pages, their sources (empty if
+    every page is its text layer) and warnings."""
+    document = None
+    if pdfium is not None:
+        with contextlib.suppress(pdfium.PdfiumError):
+            document = pdfium.PdfDocument(str(path))
+    try:
+        wanted = _pages_to_ocr(document, raw_pages)
+        if not wanted:
+            return raw_pages, (), ()
+        sources = [TEXT_LAYER] * len(raw_pages)
+        problem = ocr.engine_problem() if document is not None else (
+            "pypdfium2 cannot open the file to render its pages"
+        )
+        numbers = _number_ranges([i + 1 for i in wanted])
+        if problem:
+            for index in wanted:
+                sources[index] = PageSource("needs_ocr", note=problem)
+            return raw_pages, tuple(sources), (f"pages {numbers} need OCR: {problem}",)
+        if _announce_ocr is not None:
+            _announce_ocr(len(wanted))
+        warnings = []
+        for index in wanted:
+            result = ocr.cached_page(ocr_cache, index + 1)
+            if result is None:
+                try:
+                    result = ocr.ocr_page(document[index])
+                except ocr.OCRFailed as exc:
+                    sources[index] = PageSource("ocr_failed", note=str(exc))
+                    warnings.append(f"page {index + 1}: OCR failed: {exc}")
+                    continue
+                ocr.cache_page(ocr_cache, index + 1, result)
+            raw_pages[index] = result.text
+            sources[index] = PageSource("ocr", result.confidence)
+        low = [n for n, s in enumerate(sources, 1) if s.low_confidence]
+        if low:
+            warnings.append(
+                f"OCR of page(s) {_number_ranges(low)} has low confidence "
+                f"(under {ocr.LOW_CONFIDENCE:g}): their text may hold misread words"
+            )
+        return raw_pages, tuple(sources), tuple(warnings)
+    finally:
+        if document is not None:
+            document.close()
+
+
+def _pages_to_ocr(document, raw_pages: list[str]) -> list[int]:
+    """Indexes of the pages to OCR: no usable text over a scanned image, or garbage; every
+    empty page when no page has text (text drawn as shapes)."""
+    if not any(page.strip() for page in raw_pages):
+        return list(range(len(raw_pages)))
+    if document is None or len(document) != len(raw_pages):
+        return [i for i, text in enumerate(raw_pages) if ocr.is_garbage(text)]
+    wanted = []
+    for index, text in enumerate(raw_pages):
+        if ocr.is_garbage(text):
+            wanted.append(index)
+        elif len(text.split()) < 5:
+            page = document[index]
+            try:
+                if ocr.needs_ocr(text, ocr.image_coverage(page)):
+                    wanted.append(index)
+            finally:
+                page.close()
+    return wanted
 
 
 def _extractor_choice() -> str:
@@ -218,13 +300,24 @@ def _pypdf_pages(path: Path) -> tuple[list[str], list[str]]:
     return pages, warnings
 
 
-def _check_has_text(path: Path, pages: Sequence[str]) -> None:
+def _check_has_text(path: Path, pages: Sequence[str], sources: Sequence[PageSource]) -> None:
     with_text = sum(1 for page in pages if page)
     words = sum(len(page.split()) for page in pages)
     if with_text == 0 or (with_text * 2 <= len(pages) and words < OCR_WORDS_PER_PAGE * len(pages)):
-        raise NeedsOCRError(
-            f"{path.name} has no text layer on {len(pages) - with_text} of its {len(pages)} "
-            "pages (it is a scan); run OCR on it (e.g. ocrmypdf) and add the result"
+        waiting = next((s.note for s in sources if s.method == "needs_ocr"), None)
+        failed = next((s.note for s in sources if s.method == "ocr_failed"), None)
+        scanned = f"{path.name} has no text layer on {len(pages) - with_text} of its {len(pages)} "
+        if waiting or not sources:
+            raise NeedsOCRError(
+                scanned + f"pages (it is a scan) and cannot be OCR'd here: {waiting}"
+                if waiting
+                else scanned + "pages (it is a scan)"
+            )
+        if failed:
+            raise ExtractError(f"{path.name} is a scan and OCR failed on it ({failed})")
+        raise ExtractError(
+            f"{path.name} has (almost) no text, even by OCR: it holds blank pages or "
+            "pictures only"
         )
 
 
@@ -398,16 +491,18 @@ def extract_many(
     workers: int = config.WORKERS,
     timeout: float = config.EXTRACT_TIMEOUT_S,
     memory_limit: int = config.EXTRACT_MEMORY_LIMIT,
+    ocr_cache: Path | None = None,
 ) -> Iterator[tuple[str, ExtractedText | ExtractError]]:
     """Extract many PDFs in worker processes; yield (key, text or error) as each finishes.
 
-    Each document gets `timeout` seconds of wall-clock time and each worker `memory_limit`
-    bytes more than it started with (0: no limit). A worker that runs late is killed and
-    replaced, and only its document fails. Closing the generator (or an exception in the
-    caller, Ctrl-C included) kills every worker; workers also die with this process.
+    Each document gets `timeout` seconds of wall-clock time, and the OCR page timeout more for
+    each page it OCRs; each worker gets `memory_limit` bytes more than it started with (0: no
+    limit). A worker that runs late is killed and replaced, and only its document fails.
+    Closing the generator (or an exception in the caller, Ctrl-C included) kills every worker;
+    workers also die with this process. OCR'd pages are kept under `ocr_cache` by key.
     """
     _extractor_choice()  # a bad SCRSEARCH_EXTRACTOR is a usage error, not a failed document
-    pool = _Pool(max(1, workers), timeout, memory_limit)
+    pool = _Pool(max(1, workers), timeout, memory_limit, ocr_cache)
     todo = iter(jobs)
     exhausted = False
     try:
@@ -425,6 +520,10 @@ def extract_many(
         pool.close()
 
 
+#: The message a worker sends before it OCRs pages: (_OCR_PAGES, how many).
+_OCR_PAGES = "ocr-pages"
+
+
 @dataclass
 class _Worker:
     process: multiprocessing.process.BaseProcess
@@ -437,12 +536,15 @@ class _Worker:
 class _Pool:
     """Long-lived forked workers, one document at a time each, watched by the parent."""
 
-    def __init__(self, size: int, timeout: float, memory_limit: int) -> None:
+    def __init__(
+        self, size: int, timeout: float, memory_limit: int, ocr_cache: Path | None = None
+    ) -> None:
         methods = multiprocessing.get_all_start_methods()
         self.context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self.size = size
         self.timeout = timeout
         self.memory_limit = memory_limit
+        self.ocr_cache = ocr_cache
         self.workers: list[_Worker] = []
 
     def has_room(self) -> bool:
@@ -453,12 +555,14 @@ class _Pool:
 
     def submit(self, key: str, path: Path) -> None:
         worker = next((w for w in self.workers if w.key is None), None) or self._start()
+        folder = ocr.cache_folder(self.ocr_cache, key)
+        job = (key, str(path), str(folder) if folder else None)
         try:
-            worker.conn.send((key, str(path)))
+            worker.conn.send(job)
         except OSError:  # it died while idle: start another
             self._retire(worker)
             worker = self._start()
-            worker.conn.send((key, str(path)))
+            worker.conn.send(job)
         worker.key, worker.path = key, path
         worker.deadline = time.monotonic() + self.timeout
 
@@ -478,15 +582,18 @@ class _Pool:
 
     def _outcome(self, worker: _Worker, now: float) -> ExtractedText | ExtractError | None:
         assert worker.path is not None
-        if worker.conn.poll():
+        while worker.conn.poll():
             try:
                 result, exiting = worker.conn.recv()
             except (EOFError, OSError):
-                pass  # it died while sending: treated as a crash below
-            else:
-                if exiting:
-                    self._retire(worker)
-                return result
+                break  # it died while sending: treated as a crash below
+            # "About to OCR `exiting` pages": give the document more time.
+            if isinstance(result, str) and result == _OCR_PAGES:
+                worker.deadline += exiting * ocr.page_timeout() * 2
+                continue
+            if exiting:
+                self._retire(worker)
+            return result
         if not worker.process.is_alive() or worker.conn.closed:
             worker.process.join()
             code = worker.process.exitcode
@@ -570,8 +677,12 @@ def _worker_main(
             job = conn.recv()
         except (EOFError, OSError):
             return
-        key, path = job
-        result, exiting = _extract_in_worker(Path(path), memory_limit)
+        key, path, folder = job
+        global _announce_ocr
+        _announce_ocr = lambda pages: conn.send((_OCR_PAGES, pages))  # noqa: E731
+        result, exiting = _extract_in_worker(
+            Path(path), memory_limit, Path(folder) if folder else None
+        )
         try:
             conn.send((result, exiting))
         except Exception as exc:  # e.g. a result that will not pickle
@@ -580,9 +691,11 @@ def _worker_main(
             return
 
 
-def _extract_in_worker(path: Path, memory_limit: int) -> tuple[ExtractedText | ExtractError, bool]:
+def _extract_in_worker(
+    path: Path, memory_limit: int, ocr_cache: Path | None = None
+) -> tuple[ExtractedText | ExtractError, bool]:
     try:
-        return extract_pdf(path), False
+        return extract_pdf(path, ocr_cache), False
     except ExtractError as exc:
         return exc, False
     except MemoryError:
