@@ -54,6 +54,9 @@ class Document:
     pages: int | None = None
     passages: int | None = None
     extractor: str | None = None
+    text_source: str | None = None  # text_layer, ocr, mixed or needs_ocr (store.TEXT_SOURCES)
+    ocr_pages: int | None = None
+    ocr_confidence: float | None = None
     meta_origin: dict[str, str] = field(default_factory=dict)
     added_from: str | None = None
     added_at: str | None = None
