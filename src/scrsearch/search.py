@@ -17,7 +17,7 @@ from whoosh import query as wq
 from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
 
 from . import index as search_index
-from . import tagging, whooshfix
+from . import provenance, tagging, whooshfix
 from .config import Home
 from .errors import QueryError, UsageError
 from .models import Document, ReportTag
@@ -652,6 +652,7 @@ def search(home: Home, request: SearchRequest) -> dict:
         if request.explain:
             entry["explain"] = explain_tags(home, doc, catalogue.tags.get(sha, []))
         results.append(entry)
+    provenance.annotate_results(home, results, catalogue.documents)  # text layer or OCR
     payload = {
         "query": request.query,
         "filters": request.filters.to_json(),

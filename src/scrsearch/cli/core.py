@@ -207,6 +207,8 @@ def reports(ctx, statuses, fmt):
         entry.update(status=doc.status, error=doc.error, pages=doc.pages, path=doc.path,
                      extractor=doc.extractor, added_at=doc.added_at,
                      indexed_at=doc.indexed_at)  # fmt: skip
+        entry.update(text_source=doc.text_source, ocr_pages=doc.ocr_pages,
+                     ocr_confidence=doc.ocr_confidence)  # fmt: skip
         rows.append(entry)
     if fmt == "json":
         emit_json(rows)
@@ -235,17 +237,24 @@ def reports(ctx, statuses, fmt):
 @click.pass_context
 def show(ctx, report_id, page, fmt):
     """Show one report: metadata and where each value came from, tags, URLs, a page's text."""
+    from .. import provenance
     from ..search import report_json
 
     home = home_of(ctx)
     with Store(home) as store:
         doc = store.resolve(report_id)
+        page_sources = store.page_sources(doc.sha256)
         entry = report_json(doc, store.report_tags(doc.sha256))
         entry.update(status=doc.status, error=doc.error, path=doc.path, pages=doc.pages,
                      extractor=doc.extractor, meta_origin=doc.meta_origin,
                      urls=store.urls_of(doc.sha256), added_from=doc.added_from,
                      added_at=doc.added_at, indexed_at=doc.indexed_at)  # fmt: skip
         text = store.cached_text(doc.sha256)
+    # How each page's text was obtained: only pages not read from their text layer are listed.
+    entry.update(text_source=doc.text_source, ocr_pages=doc.ocr_pages,
+                 ocr_confidence=doc.ocr_confidence,
+                 page_sources=[{"page": n, **provenance.passage_fields(s), "note": s.note}
+                               for n, s in sorted(page_sources.items())])  # fmt: skip
     # Extraction warnings (a page with no text in a PDF that has text elsewhere, ...).
     entry["warnings"] = list(text.warnings) if text else []
     if page is not None:
@@ -255,6 +264,7 @@ def show(ctx, report_id, page, fmt):
             raise UsageError(f"--page {page}: report {doc.report_id} has pages 1-{len(text.pages)}")
         entry["page"] = page
         entry["text"] = text.pages[page - 1]
+        entry.update(provenance.passage_fields(page_sources.get(page)))
     if fmt == "json":
         emit_json(entry)
         return
@@ -269,6 +279,8 @@ def show(ctx, report_id, page, fmt):
     for url in entry["urls"]:
         if url != entry["url"]:
             click.echo(f"  {'also from':<14}{url}")
+    for line in provenance.describe(doc, page_sources):
+        click.echo(wrap(line, " " * 16, first=f"  {'text':<14}"))
     for warning in entry["warnings"]:
         click.echo(wrap(warning, " " * 16, first=f"  {'warning':<14}"))
     if entry["tags"]:
@@ -276,7 +288,10 @@ def show(ctx, report_id, page, fmt):
         for tag in entry["tags"]:
             click.echo(f"    {tag['facet']:<15}{tag['id']:<34}{tag['passages']} passages")
     if page is not None:
-        click.echo(f"\n--- page {page} of {len(text.pages)} ---\n")
+        how = {"ocr": f"OCR, confidence {entry['ocr_confidence']}", "text_layer": "text layer"}
+        how = how.get(entry["text_source"], entry["text_source"].replace("_", " "))
+        low = ", LOW CONFIDENCE" if entry["low_confidence"] else ""
+        click.echo(f"\n--- page {page} of {len(text.pages)} ({how}{low}) ---\n")
         click.echo(entry["text"])
 
 
