@@ -70,8 +70,6 @@ INSTALL_HINT = (
 )
 
 
-
-
 @dataclass(frozen=True)
 class PageOCR:
     """What Tesseract read on one page."""
@@ -135,7 +133,7 @@ def _language() -> str:
 def page_timeout() -> float:
     """Seconds one page may take (SCRSEARCH_OCR_PAGE_TIMEOUT, default 60)."""
     try:
-        return max(1.0, float(os.environ.get(PAGE_TIMEOUT_ENV, "") or 60))
+        return max(0.01, float(os.environ.get(PAGE_TIMEOUT_ENV, "") or 60))
     except ValueError:
         return 60.0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import re
 import time
@@ -393,7 +394,7 @@ def _record_failure(
     store.set_page_sources(doc.sha256, None)
     search_index.delete_report(writer, doc.sha256)
     if status == "needs_ocr":
-        summary.needs_ocr.append(doc)
+        summary.needs_ocr.append(dataclasses.replace(doc, status=status, error=message))
     else:
         summary.failed.append((doc, message))
 

@@ -81,6 +81,10 @@ def index(ctx, rebuild, retry_failed):
         click.echo(f"took over a lock left by dead process {summary.stale_lock_from}", err=True)
     for doc in summary.needs_ocr:
         click.echo(f"needs OCR: {doc.original_name} ({doc.report_id}) has no text layer", err=True)
+    # Why (Tesseract missing, and how to install it), said once.
+    reason = (summary.needs_ocr[0].error or "") if summary.needs_ocr else ""
+    if "cannot be OCR'd here: " in reason:
+        click.echo(f"OCR could not run: {reason.partition(': ')[2]}", err=True)
     for doc, error in summary.failed:
         click.echo(f"failed: {doc.original_name} ({doc.report_id}): {error}", err=True)
     what = "Rebuilt the index" if summary.rebuilt else "Indexed"
