@@ -85,8 +85,8 @@ def extract_pdf(path: Path, ocr_cache: Path | None = None) -> ExtractedText:
     return ExtractedText(tuple(pages), name, warnings, sources)
 
 
-#: Called by a worker process with the number of pages it is about to OCR, so the parent can
-#: give the document more time (None when extracting in this process).
+#: Called by a worker process before it OCRs a page, so the parent gives that page its own
+#: time (None when extracting in this process).
 _announce_ocr: Callable[[int], None] | None = None
 
 
@@ -112,12 +112,12 @@ def _ocr_where_needed(
             for index in wanted:
                 sources[index] = PageSource("needs_ocr", note=problem)
             return raw_pages, tuple(sources), (f"pages {numbers} need OCR: {problem}",)
-        if _announce_ocr is not None:
-            _announce_ocr(len(wanted))
         warnings = []
         for index in wanted:
             result = ocr.cached_page(ocr_cache, index + 1)
             if result is None:
+                if _announce_ocr is not None:
+                    _announce_ocr(index + 1)
                 try:
                     result = ocr.ocr_page(document[index])
                 except ocr.OCRFailed as exc:
@@ -495,9 +495,10 @@ def extract_many(
 ) -> Iterator[tuple[str, ExtractedText | ExtractError]]:
     """Extract many PDFs in worker processes; yield (key, text or error) as each finishes.
 
-    Each document gets `timeout` seconds of wall-clock time, and the OCR page timeout more for
-    each page it OCRs; each worker gets `memory_limit` bytes more than it started with (0: no
-    limit). A worker that runs late is killed and replaced, and only its document fails.
+    Each document gets `timeout` seconds of wall-clock time, and each page it OCRs at least
+    twice the OCR page timeout from when that page starts; each worker gets `memory_limit`
+    bytes more than it started with (0: no limit). A worker that runs late is killed and
+    replaced, and only its document fails.
     Closing the generator (or an exception in the caller, Ctrl-C included) kills every worker;
     workers also die with this process. OCR'd pages are kept under `ocr_cache` by key.
     """
@@ -520,8 +521,10 @@ def extract_many(
         pool.close()
 
 
-#: The message a worker sends before it OCRs pages: (_OCR_PAGES, how many).
-_OCR_PAGES = "ocr-pages"
+#: The message a worker sends before it OCRs a page: (_OCR_PAGE, page number).
+_OCR_PAGE = "ocr-page"
+#: Seconds allowed to render a page for OCR, on top of Tesseract's own time.
+_RENDER_SECONDS = 10
 
 
 @dataclass
@@ -587,9 +590,11 @@ class _Pool:
                 result, exiting = worker.conn.recv()
             except (EOFError, OSError):
                 break  # it died while sending: treated as a crash below
-            # "About to OCR `exiting` pages": give the document more time.
-            if isinstance(result, str) and result == _OCR_PAGES:
-                worker.deadline += exiting * ocr.page_timeout() * 2
+            # "About to OCR a page": the page gets its own time (Tesseract may run twice on
+            # it, for orientation), so a long scan is not cut off, and a hang still is.
+            if isinstance(result, str) and result == _OCR_PAGE:
+                page_deadline = time.monotonic() + 2 * ocr.page_timeout() + _RENDER_SECONDS
+                worker.deadline = max(worker.deadline, page_deadline)
                 continue
             if exiting:
                 self._retire(worker)
@@ -679,7 +684,7 @@ def _worker_main(
             return
         key, path, folder = job
         global _announce_ocr
-        _announce_ocr = lambda pages: conn.send((_OCR_PAGES, pages))  # noqa: E731
+        _announce_ocr = lambda page: conn.send((_OCR_PAGE, page))  # noqa: E731
         result, exiting = _extract_in_worker(
             Path(path), memory_limit, Path(folder) if folder else None
         )
