@@ -107,11 +107,13 @@ def _find_engine_problem(command: str) -> str | None:
     try:
         version = pytesseract.get_tesseract_version()
         languages = set(pytesseract.get_languages(config=""))
-    except (pytesseract.TesseractNotFoundError, OSError) as exc:
-        where = f"{ENGINE_ENV}={command}" if os.environ.get(ENGINE_ENV) else "on PATH"
-        return f"Tesseract is not installed ({command!r} not found {where}: {exc}); " + (
-            INSTALL_HINT
+    except (pytesseract.TesseractNotFoundError, OSError):
+        where = (
+            f"there is no program {command}, which {ENGINE_ENV} names"
+            if os.environ.get(ENGINE_ENV, "").strip()
+            else f"there is no {command} on PATH"
         )
+        return f"Tesseract is not installed ({where}); " + INSTALL_HINT
     except pytesseract.TesseractError as exc:
         return f"Tesseract ({command}) does not run ({exc}); " + INSTALL_HINT
     if version.major < 4:
