@@ -334,3 +334,34 @@ def test_garbage_text_layers_are_recognised():
     assert ocr.needs_ocr("", 1.0) and ocr.needs_ocr("Page 3", 0.9)
     assert not ocr.needs_ocr("", 0.1)
     assert not ocr.needs_ocr("A full page of words " * 20, 1.0)
+
+
+def test_a_page_scanned_sideways_is_turned_and_read(tmp_path, corpus_dir, tesseract):
+    """Orientation: a page scanned a quarter turn round is read after Tesseract's orientation
+    detection turns it back."""
+    original = corpus_dir / LETTERS[0]
+    scan = tmp_path / "sideways.pdf"
+    benchcorpus.make_scan(original, scan, pages=1, angle=90, noise=0.01)
+    text = extract_pdf(scan)
+    recall, precision = recall_precision(
+        words(extract_pdf(original).pages[0]), words(text.pages[0])
+    )
+    assert recall >= 0.95 and precision >= 0.90, (recall, precision)
+    assert text.sources[0].method == "ocr" and not text.sources[0].low_confidence
+
+
+def test_low_confidence_pages_are_flagged_not_dropped():
+    from scrsearch import provenance
+    from scrsearch.models import Document, PageSource
+
+    doc = Document("ab" * 32, "scan.pdf", "local", "x.pdf", 1, pages=3, text_source="mixed",
+                   ocr_pages=2, ocr_confidence=71.5)  # fmt: skip
+    pages = {1: PageSource("ocr", 95.0), 2: PageSource("ocr", 48.0)}
+    lines = provenance.describe(doc, pages)
+    assert lines[0] == "OCR on page(s) 1-2 (mean confidence 71.5)"
+    assert lines[1] == "low confidence (under 70) on page(s) 2: p.2 48"
+    assert lines[-1] == "text layer on the other pages"
+    assert provenance.passage_fields(pages[2]) == {
+        "text_source": "ocr", "ocr_confidence": 48.0, "low_confidence": True
+    }  # fmt: skip
+    assert provenance.passage_fields(None)["text_source"] == "text_layer"
