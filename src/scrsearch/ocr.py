@@ -91,7 +91,7 @@ _engine_problem: dict[str, str | None] = {}
 def engine_problem() -> str | None:
     """Why OCR cannot run here (a message with the fix), or None when it can. Asked once a
     process for each engine setting."""
-    command = os.environ.get(ENGINE_ENV, "").strip() or "tesseract"
+    command = _command()
     key = f"{command}|{_language()}"
     if key not in _engine_problem:
         _engine_problem[key] = _find_engine_problem(command)
@@ -126,6 +126,10 @@ def _find_engine_problem(command: str) -> str | None:
             + " ".join(f"tesseract-ocr-{lang}" for lang in missing)
         )
     return None
+
+
+def _command() -> str:
+    return os.environ.get(ENGINE_ENV, "").strip() or "tesseract"
 
 
 def _language() -> str:
@@ -227,6 +231,8 @@ def ocr_page(page) -> PageOCR:
 
 
 def _run(function, image, dpi: float, config: str):
+    # The setting read now, not when the engine was first checked: it may have changed since.
+    pytesseract.pytesseract.tesseract_cmd = _command()
     try:
         return function(
             image,
