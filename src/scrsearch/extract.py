@@ -104,14 +104,17 @@ def _ocr_where_needed(
         if not wanted:
             return raw_pages, (), ()
         sources = [TEXT_LAYER] * len(raw_pages)
-        problem = ocr.engine_problem() if document is not None else (
-            "pypdfium2 cannot open the file to render its pages"
-        )
+        problem = ocr.engine_problem()  # no Tesseract, or no pypdfium2 to render pages
         numbers = _number_ranges([i + 1 for i in wanted])
         if problem:
             for index in wanted:
                 sources[index] = PageSource("needs_ocr", note=problem)
             return raw_pages, tuple(sources), (f"pages {numbers} need OCR: {problem}",)
+        if document is None:  # pypdf read it, pdfium cannot: nothing to render, ever
+            note = "pypdfium2 cannot open the file to render its pages"
+            for index in wanted:
+                sources[index] = PageSource("ocr_failed", note=note)
+            return raw_pages, tuple(sources), (f"pages {numbers} could not be OCR'd: {note}",)
         warnings = []
         for index in wanted:
             result = ocr.cached_page(ocr_cache, index + 1)
