@@ -212,12 +212,29 @@ def test_ocr_pages_are_cached_and_never_read_twice(scans, monkeypatch):
     folder = ocr.cache_folder(home.text_dir / "ocr", doc.sha256)
     assert len(list(folder.glob("*.json"))) == SCANNED_PAGES
 
-    def no_tesseract(page):  # any recognition now would be a page read twice
+    def no_tesseract(image, dpi):  # any recognition now would be a page read twice
         raise AssertionError("a cached page was OCR'd again")
 
-    monkeypatch.setattr(ocr, "ocr_page", no_tesseract)
+    monkeypatch.setattr(ocr, "read_image", no_tesseract)
     again = extract_pdf(path, folder)
     assert again.pages == first.pages
+
+
+def test_one_scanned_report_alone_is_read_in_threads_with_the_same_text(scans, tmp_path):
+    """A report extracted alone with two workers OCRs its pages two at a time (the idle
+    worker's core); the text is the same as read one page at a time."""
+    from scrsearch.extract import extract_many
+
+    home = scans["home"]
+    with Store(home) as store:
+        doc = store.documents()[0]
+        one_at_a_time = store.cached_text(doc.sha256)
+    jobs = [(doc.sha256, home.root / doc.path)]
+    ((key, threaded),) = list(extract_many(jobs, workers=2, ocr_cache=tmp_path / "fresh"))
+    assert key == doc.sha256
+    assert threaded.pages == one_at_a_time.pages
+    assert threaded.sources == one_at_a_time.sources
+    assert len(list((tmp_path / "fresh").rglob("*.json"))) == SCANNED_PAGES
 
 
 # ------------------------------------------------------------------ a page that fails

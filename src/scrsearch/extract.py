@@ -22,8 +22,9 @@ import resource
 import signal
 import time
 import unicodedata
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -59,9 +60,10 @@ OCR_WORDS_PER_PAGE = 20
 # --------------------------------------------------------------------------- extraction
 
 
-def extract_pdf(path: Path, ocr_cache: Path | None = None) -> ExtractedText:
+def extract_pdf(path: Path, ocr_cache: Path | None = None, ocr_threads: int = 1) -> ExtractedText:
     """Extract and normalise the text of each page of the PDF at path, in this process; OCR
-    the pages that need it, keeping each OCR'd page in the folder `ocr_cache` if given."""
+    the pages that need it (`ocr_threads` at once), keeping each OCR'd page in the folder
+    `ocr_cache` if given."""
     path = Path(path)
     choice = _extractor_choice()
     _check_is_pdf(path)
@@ -78,7 +80,9 @@ def extract_pdf(path: Path, ocr_cache: Path | None = None) -> ExtractedText:
             # pdfium finding no text at all is worth a second opinion before calling it a scan.
             if choice == "auto" and not any(p.strip() for p in raw_pages):
                 name, raw_pages, warnings = "pypdf", *_pypdf_pages(path)
-    raw_pages, sources, ocr_warnings = _ocr_where_needed(path, list(raw_pages), ocr_cache)
+    raw_pages, sources, ocr_warnings = _ocr_where_needed(
+        path, list(raw_pages), ocr_cache, ocr_threads
+    )
     pages = normalise_pages(raw_pages)
     _check_has_text(path, pages, sources)
     warnings = tuple(warnings) + ocr_warnings + _empty_page_warnings(pages)
@@ -91,7 +95,7 @@ _announce_ocr: Callable[[int], None] | None = None
 
 
 def _ocr_where_needed(
-    path: Path, raw_pages: list[str], ocr_cache: Path | None
+    path: Path, raw_pages: list[str], ocr_cache: Path | None, ocr_threads: int = 1
 ) -> tuple[list[str], tuple[PageSource, ...], tuple[str, ...]]:
     """OCR the pages without a usable text layer; returns the pages, their sources (empty if
     every page is its text layer) and warnings."""
@@ -115,21 +119,14 @@ def _ocr_where_needed(
             for index in wanted:
                 sources[index] = PageSource("ocr_failed", note=note)
             return raw_pages, tuple(sources), (f"pages {numbers} could not be OCR'd: {note}",)
-        warnings = []
-        for index in wanted:
-            result = ocr.cached_page(ocr_cache, index + 1)
-            if result is None:
-                if _announce_ocr is not None:
-                    _announce_ocr(index + 1)
-                try:
-                    result = ocr.ocr_page(document[index])
-                except ocr.OCRFailed as exc:
-                    sources[index] = PageSource("ocr_failed", note=str(exc))
-                    warnings.append(f"page {index + 1}: OCR failed: {exc}")
-                    continue
-                ocr.cache_page(ocr_cache, index + 1, result)
-            raw_pages[index] = result.text
-            sources[index] = PageSource("ocr", result.confidence)
+        warnings: list[str] = []
+        for index, outcome in _ocr_pages(document, wanted, ocr_cache, ocr_threads):
+            if isinstance(outcome, ocr.OCRFailed):
+                sources[index] = PageSource("ocr_failed", note=str(outcome))
+                warnings.append(f"page {index + 1}: OCR failed: {outcome}")
+            else:
+                raw_pages[index] = outcome.text
+                sources[index] = PageSource("ocr", outcome.confidence)
         low = [n for n, s in enumerate(sources, 1) if s.low_confidence]
         if low:
             warnings.append(
@@ -140,6 +137,51 @@ def _ocr_where_needed(
     finally:
         if document is not None:
             document.close()
+
+
+def _ocr_pages(
+    document, wanted: list[int], ocr_cache: Path | None, threads: int
+) -> Iterator[tuple[int, ocr.PageOCR | ocr.OCRFailed]]:
+    """OCR the wanted pages (0-based) in order: cached ones from the cache, the others rendered
+    here (pdfium, one thread) and read by Tesseract in up to `threads` threads at once."""
+    in_flight: deque[tuple[int, Future, bool]] = deque()  # (page index, result, fresh)
+
+    def finish() -> tuple[int, ocr.PageOCR | ocr.OCRFailed]:
+        index, future, fresh = in_flight.popleft()
+        try:
+            result = future.result()
+        except ocr.OCRFailed as exc:
+            return index, exc
+        if fresh:
+            ocr.cache_page(ocr_cache, index + 1, result)
+            if _announce_ocr is not None:  # a page done: the next ones get their time from now
+                _announce_ocr(index + 1)
+        return index, result
+
+    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="scrsearch-ocr") as pool:
+        for index in wanted:
+            cached = ocr.cached_page(ocr_cache, index + 1)
+            if cached is not None:
+                in_flight.append((index, _done(cached), False))
+                continue
+            if _announce_ocr is not None:
+                _announce_ocr(index + 1)
+            page = document[index]
+            try:
+                image, dpi = ocr.render_page(page)
+            finally:
+                page.close()
+            in_flight.append((index, pool.submit(ocr.read_image, image, dpi), True))
+            while len(in_flight) > max(1, threads) or (in_flight and in_flight[0][1].done()):
+                yield finish()
+        while in_flight:
+            yield finish()
+
+
+def _done(result: ocr.PageOCR) -> Future:
+    future: Future = Future()
+    future.set_result(result)
+    return future
 
 
 def _pages_to_ocr(document, raw_pages: list[str]) -> list[int]:
@@ -319,8 +361,7 @@ def _check_has_text(path: Path, pages: Sequence[str], sources: Sequence[PageSour
         if failed:
             raise ExtractError(f"{path.name} is a scan and OCR failed on it ({failed})")
         raise ExtractError(
-            f"{path.name} has (almost) no text, even by OCR: it holds blank pages or "
-            "pictures only"
+            f"{path.name} has (almost) no text, even by OCR: it holds blank pages or pictures only"
         )
 
 
@@ -508,15 +549,15 @@ def extract_many(
     _extractor_choice()  # a bad SCRSEARCH_EXTRACTOR is a usage error, not a failed document
     pool = _Pool(max(1, workers), timeout, memory_limit, ocr_cache)
     todo = iter(jobs)
-    exhausted = False
+    upcoming = next(todo, None)
     try:
         while True:
-            while not exhausted and pool.has_room():
-                job = next(todo, None)
-                if job is None:
-                    exhausted = True
-                else:
-                    pool.submit(str(job[0]), Path(job[1]))
+            while upcoming is not None and pool.has_room():
+                job, upcoming = upcoming, next(todo, None)
+                # The last documents may OCR pages in several threads: the cores of workers
+                # left idle (one scanned report alone still uses every core).
+                threads = pool.size - len(pool.busy()) if upcoming is None else 1
+                pool.submit(str(job[0]), Path(job[1]), threads)
             if not pool.busy():
                 return
             yield from pool.collect()
@@ -559,10 +600,10 @@ class _Pool:
     def busy(self) -> list[_Worker]:
         return [w for w in self.workers if w.key is not None]
 
-    def submit(self, key: str, path: Path) -> None:
+    def submit(self, key: str, path: Path, ocr_threads: int = 1) -> None:
         worker = next((w for w in self.workers if w.key is None), None) or self._start()
         folder = ocr.cache_folder(self.ocr_cache, key)
-        job = (key, str(path), str(folder) if folder else None)
+        job = (key, str(path), str(folder) if folder else None, max(1, ocr_threads))
         try:
             worker.conn.send(job)
         except OSError:  # it died while idle: start another
@@ -685,11 +726,11 @@ def _worker_main(
             job = conn.recv()
         except (EOFError, OSError):
             return
-        key, path, folder = job
+        key, path, folder, ocr_threads = job
         global _announce_ocr
         _announce_ocr = lambda page: conn.send((_OCR_PAGE, page))  # noqa: E731
         result, exiting = _extract_in_worker(
-            Path(path), memory_limit, Path(folder) if folder else None
+            Path(path), memory_limit, Path(folder) if folder else None, ocr_threads
         )
         try:
             conn.send((result, exiting))
@@ -700,10 +741,10 @@ def _worker_main(
 
 
 def _extract_in_worker(
-    path: Path, memory_limit: int, ocr_cache: Path | None = None
+    path: Path, memory_limit: int, ocr_cache: Path | None = None, ocr_threads: int = 1
 ) -> tuple[ExtractedText | ExtractError, bool]:
     try:
-        return extract_pdf(path, ocr_cache), False
+        return extract_pdf(path, ocr_cache, ocr_threads), False
     except ExtractError as exc:
         return exc, False
     except MemoryError:

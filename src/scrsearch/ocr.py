@@ -211,11 +211,22 @@ def render_dpi(page) -> float:
 
 def ocr_page(page) -> PageOCR:
     """Render one pdfium page and read it with Tesseract; OCRFailed if Tesseract fails."""
-    # Tesseract's OpenMP threads cost more than they give here (5x slower measured on 2 busy
-    # cores), and the worker pool already puts a document on every core.
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    return read_image(*render_page(page))
+
+
+def render_page(page):
+    """A pdfium page as a grey PIL image for OCR, and its resolution. pdfium is not
+    thread-safe: call this from one thread only."""
     dpi = render_dpi(page)
-    image = page.render(scale=dpi / 72, grayscale=True).to_pil()
+    return page.render(scale=dpi / 72, grayscale=True).to_pil(), dpi
+
+
+def read_image(image, dpi: float) -> PageOCR:
+    """Read a rendered page with Tesseract (safe to call from several threads at once: each
+    call is its own Tesseract process); OCRFailed if Tesseract fails."""
+    # Tesseract's OpenMP threads cost more than they give here (5x slower measured on 2 busy
+    # cores): parallelism comes from documents on every core and pages in threads instead.
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     # A 3x3 median takes out scanner specks (salt and pepper) that Tesseract reads as
     # punctuation or merges into letters; it leaves strokes of 2 pixels and more alone.
     image = image.filter(ImageFilter.MedianFilter(3))
