@@ -382,3 +382,37 @@ def test_low_confidence_pages_are_flagged_not_dropped():
         "text_source": "ocr", "ocr_confidence": 48.0, "low_confidence": True
     }  # fmt: skip
     assert provenance.passage_fields(None)["text_source"] == "text_layer"
+
+
+def test_stopping_a_run_kills_the_tesseract_it_started(tmp_path, corpus_dir, tesseract):
+    """Ctrl-C while a page is being read: the worker and the Tesseract it runs both die (no
+    orphan keeps a core busy)."""
+    import signal
+    import subprocess
+    import time
+
+    import psutil
+
+    scan = tmp_path / "long.pdf"
+    benchcorpus.make_scan(corpus_dir / LETTERS[1], scan, pages=8)
+    script = (
+        "import sys; from pathlib import Path; from scrsearch.extract import extract_many\n"
+        "list(extract_many([('k', Path(sys.argv[1]))], workers=1, ocr_cache=Path(sys.argv[2])))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", script, str(scan), str(tmp_path / "c")], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        engines: list[psutil.Process] = []
+        while not engines and time.monotonic() < deadline:
+            time.sleep(0.05)
+            children = psutil.Process(proc.pid).children(recursive=True)
+            engines = [p for p in children if p.name() == "tesseract"]
+        assert engines, "no Tesseract was started"
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        gone, alive = psutil.wait_procs(engines, timeout=0.3)  # a page takes seconds
+        assert not alive, f"Tesseract outlived its worker: {alive}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -352,11 +352,14 @@ def _check_has_text(path: Path, pages: Sequence[str], sources: Sequence[PageSour
         waiting = next((s.note for s in sources if s.method == "needs_ocr"), None)
         failed = next((s.note for s in sources if s.method == "ocr_failed"), None)
         scanned = f"{path.name} has no text layer on {len(pages) - with_text} of its {len(pages)} "
-        if waiting or not sources:
+        if waiting:
             raise NeedsOCRError(
                 scanned + f"pages (it is a scan) and cannot be OCR'd here: {waiting}"
-                if waiting
-                else scanned + "pages (it is a scan)"
+            )
+        if not sources:  # mostly empty pages, but no scanned image on them to OCR
+            raise NeedsOCRError(
+                scanned + "pages and no scanned image on them to OCR; run OCR on it "
+                "(e.g. ocrmypdf) and add the result"
             )
         if failed:
             raise ExtractError(f"{path.name} is a scan and OCR failed on it ({failed})")
@@ -672,6 +675,7 @@ class _Pool:
         return worker
 
     def _retire(self, worker: _Worker) -> None:
+        _kill_children(worker.process.pid)  # a Tesseract it started dies with it
         with contextlib.suppress(OSError):
             worker.process.kill()
         worker.process.join()
@@ -682,6 +686,18 @@ class _Pool:
     def close(self) -> None:
         for worker in list(self.workers):
             self._retire(worker)
+
+
+def _kill_children(pid: int | None) -> None:
+    """Kill the child processes of a worker (its Tesseract runs): Linux lists them in /proc."""
+    if pid is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                for child in handle.read().split():
+                    with contextlib.suppress(OSError):
+                        os.kill(int(child), signal.SIGKILL)
 
 
 def _crash_error(path: Path, exitcode: int | None, memory_limit: int) -> ExtractError:
