@@ -76,8 +76,8 @@ def describe(doc: Document, pages: Mapping[int, PageSource]) -> list[str]:
     for number, source in pages.items():
         by_method.setdefault(source.method, []).append(number)
     if by_method.get("ocr"):
-        confidence = f"mean confidence {doc.ocr_confidence:g}" if doc.ocr_confidence else ""
-        lines.append(f"OCR on page(s) {page_ranges(by_method['ocr'])} ({confidence})")
+        confidence = f" (mean confidence {doc.ocr_confidence:g})" if doc.ocr_confidence else ""
+        lines.append(f"OCR on page(s) {page_ranges(by_method['ocr'])}{confidence}")
         low = [n for n, s in pages.items() if s.low_confidence]
         if low:
             lines.append(
