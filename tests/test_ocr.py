@@ -290,7 +290,10 @@ def test_without_tesseract_scans_stay_needs_ocr_with_the_install_hint(
             (doc,) = store.documents()
         assert doc.status == "needs_ocr"
         assert "tesseract-ocr tesseract-ocr-eng" in doc.error
-        assert "Tesseract is not installed" in doc.error
+        if ocr.pytesseract is None:  # no ocr extra: that is said first
+            assert "pip install 'scrsearch[ocr]'" in doc.error
+        else:
+            assert "Tesseract is not installed" in doc.error
     if ocr.engine_problem() is not None:
         return  # the rest needs the real engine
     # Tesseract is back: a plain `index` (no --retry-failed) picks the scan up.
