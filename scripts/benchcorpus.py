@@ -623,6 +623,46 @@ def ensure_corpus(
     return folder, manifest
 
 
+def make_scan(
+    source: Path,
+    target: Path,
+    *,
+    pages: int | None = None,
+    dpi: int = 200,
+    angle: float = 1.0,
+    noise: float = 0.03,
+    seed: int = 1,
+) -> int:
+    """Write an image-only copy of `source` as a scanner would: each page rendered (pypdfium2)
+    at `dpi` in grey, turned by `angle` degrees (alternating sign), specked with `noise`
+    (the share of pixels flipped to dark or light, plus a grain), saved as JPEG in a PDF
+    (Pillow). No text layer survives. Returns the number of pages written."""
+    import numpy
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    rng = numpy.random.default_rng(seed)
+    document = pdfium.PdfDocument(str(source))
+    images = []
+    try:
+        for index in range(min(len(document), pages or len(document))):
+            page = document[index]
+            image = page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+            sign = -1 if index % 2 else 1
+            image = image.rotate(sign * angle, resample=Image.BICUBIC, expand=True, fillcolor=255)
+            pixels = numpy.asarray(image, dtype=numpy.int16)
+            pixels = pixels + rng.normal(0, 12, pixels.shape).astype(numpy.int16)  # grain
+            specks = rng.random(pixels.shape)
+            pixels[specks < noise / 2] = 0
+            pixels[specks > 1 - noise / 2] = 255
+            images.append(Image.fromarray(pixels.clip(0, 255).astype(numpy.uint8), "L"))
+    finally:
+        document.close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    images[0].save(target, "PDF", save_all=True, append_images=images[1:], resolution=dpi)
+    return len(images)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=2000, help="total pages (default 2000)")

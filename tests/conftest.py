@@ -37,6 +37,21 @@ def corpus_dir() -> Path:
     return _shared_or_skip(CORPUS)
 
 
+def missing_tesseract(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Point scrsearch at a tesseract that is not there (the real detection path then finds it
+    absent), and forget what this process found before; undone with the monkeypatch."""
+    from scrsearch import ocr
+
+    monkeypatch.setattr(ocr, "_engine_problem", {})
+    monkeypatch.setenv(ocr.ENGINE_ENV, str(folder / "no-such-folder" / "tesseract"))
+
+
+@pytest.fixture
+def without_ocr(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No OCR engine: scans stay needs_ocr, as on a machine without Tesseract."""
+    missing_tesseract(monkeypatch, tmp_path)
+
+
 @pytest.fixture
 def home(tmp_path: Path):
     """A fresh, empty scrsearch home."""

@@ -160,14 +160,18 @@ def test_bad_extractor_setting_is_a_config_error(corpus_dir: Path, monkeypatch) 
 
 
 @pytest.mark.parametrize("name", ["c02-22.pdf", "ccitt.pdf", "francais.pdf", "skew.pdf"])
-def test_image_only_scans_need_ocr(corpus_dir: Path, extractor: str, name: str) -> None:
+def test_image_only_scans_need_ocr(
+    corpus_dir: Path, extractor: str, name: str, without_ocr
+) -> None:
     with pytest.raises(NeedsOCRError, match="OCR") as caught:
         extract_pdf(corpus_dir / "hard-cases" / name)
     assert name in str(caught.value)
     assert caught.value.status == "needs_ocr"
 
 
-def test_scan_with_one_stray_chart_label_needs_ocr(corpus_dir: Path, extractor: str) -> None:
+def test_scan_with_one_stray_chart_label_needs_ocr(
+    corpus_dir: Path, extractor: str, without_ocr
+) -> None:
     # multipage.pdf: six scanned pages; page 4 carries a few words of a chart's labels.
     assert (
         sum(
@@ -302,7 +306,7 @@ def write_bomb_pdf(path: Path) -> Path:
 
 
 def test_extract_many_survives_a_hang_and_replaces_the_worker(
-    corpus_dir: Path, tmp_path: Path
+    corpus_dir: Path, tmp_path: Path, without_ocr
 ) -> None:
     fifo = tmp_path / "hang.pdf"
     os.mkfifo(fifo)  # open() blocks for ever: nobody writes to it

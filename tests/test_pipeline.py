@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from conftest import missing_tesseract
 from scrsearch import index as search_index
 from scrsearch.config import Home
 from scrsearch.errors import UsageError
@@ -16,12 +17,15 @@ from scrsearch.store import Store
 
 @pytest.fixture(scope="module")
 def jtai_home(tmp_path_factory, corpus_dir):
-    """A home with a few real JTAI letters and the hard cases, indexed once."""
+    """A home with a few real JTAI letters and the hard cases, indexed once without an OCR
+    engine (test_ocr.py indexes the scans with one)."""
     home = Home(tmp_path_factory.mktemp("jtai") / "home").ensure()
     letters = sorted((corpus_dir / "ofsted-jtai").rglob("*.pdf"))[:8]
     html_named_pdfs = sorted((corpus_dir / "ofsted-ilacs").rglob("*2012.pdf"))
     add_paths(home, [*letters, corpus_dir / "hard-cases", *html_named_pdfs])
-    summary = run_index(home)
+    with pytest.MonkeyPatch.context() as patched:
+        missing_tesseract(patched, home.root)
+        summary = run_index(home)
     return home, summary, letters
 
 
@@ -44,7 +48,7 @@ def test_every_document_gets_a_status_and_broken_ones_a_reason(jtai_home):
     )
 
 
-def test_no_change_run_processes_nothing(jtai_home):
+def test_no_change_run_processes_nothing(jtai_home, without_ocr):
     home, _, letters = jtai_home
     again = run_index(home)
     assert again.indexed == 0 and not again.rebuilt

@@ -83,7 +83,7 @@ def highlighter(best: BestMatch, schema):
 
 def search_best(home, searcher, catalogue, request, best: BestMatch) -> dict:
     """The JSON contract of `scrsearch search --format json` for a best-match query."""
-    from . import reviews
+    from . import provenance, reviews
     from .search import _facet_counts, _passage_json, explain_tags, report_json
 
     found = rank(searcher, catalogue, request, best)
@@ -116,6 +116,7 @@ def search_best(home, searcher, catalogue, request, best: BestMatch) -> dict:
             entry["score_parts"] = found.parts_of(sha)
             entry["explain"] = explain_tags(home, doc, tags)
         results.append(entry)
+    provenance.annotate_results(home, results, catalogue.documents)  # text layer or OCR
     if groups is not None:
         results = _per_review(results, groups, catalogue)
     else:  # per file, each still naming its review

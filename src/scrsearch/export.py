@@ -20,7 +20,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from . import __version__
+from . import __version__, provenance
 from .config import Home
 from .errors import UsageError
 from .store import utc_now, write_atomically
@@ -34,11 +34,12 @@ FORMATS = ("csv", "jsonl")
 COLUMNS = (
     "report_id", "sha256", "review_id", "title", "subject", "locality", "region", "nation", "year",
     "doc_type", "source", "url", "fetched_at", "page", "ordinal", "matched", "text",
-    "highlighted", "terms", "passage_tags", "report_tags", "score",
+    "highlighted", "terms", "passage_tags", "text_source", "ocr_confidence", "report_tags",
+    "score",
 )  # fmt: skip
 
 #: The report's columns (the same on each of its rows), then the passage's; then report_tags, score.
-REPORT_COLUMNS, PASSAGE_COLUMNS = COLUMNS[:13], COLUMNS[13:20]
+REPORT_COLUMNS, PASSAGE_COLUMNS = COLUMNS[:13], COLUMNS[13:22]
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -101,27 +102,39 @@ def export_rows(
     Reports are one per review (the copy the passages come from, its primary when that
     matches), or every file with `request.all_copies`; `review_id` names the review."""
     from .reviews import groups_of
+    from .store import Store
 
     groups = groups_of(home)
     last = head = report_tags = sha = None
-    for report, passage in iter_passages(home, request, all_passages=all_passages):
-        if report is not last:  # a report's passages come together: its cells once
-            last, sha = report, report["sha256"]
-            head = {key: report.get(key) for key in REPORT_COLUMNS}
-            head["review_id"] = groups.review_of(sha)
-            report_tags = [tag["id"] for tag in report["tags"]]
-        row = head.copy()
-        row["page"] = passage["page"]
-        row["ordinal"] = passage["ordinal"]
-        row["matched"] = matched = passage["matched"]
-        row["text"] = passage["text"]
-        row["highlighted"] = passage["highlighted"] if matched else ""
-        # The per-report restriction (sha256:<hash>) is part of the query: not a term.
-        row["terms"] = [t for t in passage["terms"] if t != sha]
-        row["passage_tags"] = passage["tags"]
-        row["report_tags"] = report_tags.copy()
-        row["score"] = passage["score"]
-        yield row
+    pages: dict = {}
+    with Store(home) as store:
+        for report, passage in iter_passages(home, request, all_passages=all_passages):
+            if report is not last:  # a report's passages come together: its cells once
+                last, sha = report, report["sha256"]
+                head = {key: report.get(key) for key in REPORT_COLUMNS}
+                head["review_id"] = groups.review_of(sha)
+                report_tags = [tag["id"] for tag in report["tags"]]
+                pages = store.page_sources(sha)  # its OCR'd pages (none: all text layer)
+            yield _row(head, passage, sha, report_tags, pages)
+
+
+def _row(head: dict, passage: dict, sha: str, report_tags: list, pages: dict) -> dict:
+    """One export row: the report's cells, then the passage's with its provenance."""
+    row = head.copy()
+    row["page"] = passage["page"]
+    row["ordinal"] = passage["ordinal"]
+    row["matched"] = matched = passage["matched"]
+    row["text"] = passage["text"]
+    row["highlighted"] = passage["highlighted"] if matched else ""
+    # The per-report restriction (sha256:<hash>) is part of the query: not a term.
+    row["terms"] = [t for t in passage["terms"] if t != sha]
+    row["passage_tags"] = passage["tags"]
+    source = provenance.passage_fields(pages.get(passage["page"]))
+    row["text_source"] = source["text_source"]
+    row["ocr_confidence"] = source["ocr_confidence"]
+    row["report_tags"] = report_tags.copy()
+    row["score"] = passage["score"]
+    return row
 
 
 def _csv_cell(value: object) -> object:

@@ -3,6 +3,10 @@
 pypdfium2 (the optional ``fast`` extra) is tried first when it is installed and pypdf is the
 fallback; ``SCRSEARCH_EXTRACTOR=pypdf|pypdfium2|auto`` forces one. Both go through the same
 normalisation, so the text does not depend on which one ran.
+
+Pages without a usable text layer (none over a scanned image, or garbage) are OCR'd with
+Tesseract (ocr.py) in the same worker, before normalisation, so OCR text gets the same
+hyphenation and running-header clean-up. Each page's provenance is kept (`ExtractedText.sources`).
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import resource
 import signal
 import time
 import unicodedata
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -27,7 +32,7 @@ from pathlib import Path
 import pypdf
 from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PyPdfError
 
-from . import config
+from . import config, ocr
 from .errors import (
     BrokenPDFError,
     ConfigError,
@@ -37,7 +42,7 @@ from .errors import (
     NeedsOCRError,
     NotPDFError,
 )
-from .models import ExtractedText
+from .models import TEXT_LAYER, ExtractedText, PageSource
 
 try:  # the optional fast extractor
     import pypdfium2 as pdfium
@@ -55,8 +60,10 @@ OCR_WORDS_PER_PAGE = 20
 # --------------------------------------------------------------------------- extraction
 
 
-def extract_pdf(path: Path) -> ExtractedText:
-    """Extract and normalise the text of each page of the PDF at path, in this process."""
+def extract_pdf(path: Path, ocr_cache: Path | None = None, ocr_threads: int = 1) -> ExtractedText:
+    """Extract and normalise the text of each page of the PDF at path, in this process; OCR
+    the pages that need it (`ocr_threads` at once), keeping each OCR'd page in the folder
+    `ocr_cache` if given."""
     path = Path(path)
     choice = _extractor_choice()
     _check_is_pdf(path)
@@ -73,9 +80,129 @@ def extract_pdf(path: Path) -> ExtractedText:
             # pdfium finding no text at all is worth a second opinion before calling it a scan.
             if choice == "auto" and not any(p.strip() for p in raw_pages):
                 name, raw_pages, warnings = "pypdf", *_pypdf_pages(path)
+    raw_pages, sources, ocr_warnings = _ocr_where_needed(
+        path, list(raw_pages), ocr_cache, ocr_threads
+    )
     pages = normalise_pages(raw_pages)
-    _check_has_text(path, pages)
-    return ExtractedText(tuple(pages), name, tuple(warnings) + _empty_page_warnings(pages))
+    _check_has_text(path, pages, sources)
+    warnings = tuple(warnings) + ocr_warnings + _empty_page_warnings(pages)
+    return ExtractedText(tuple(pages), name, warnings, sources)
+
+
+#: Called by a worker process before it OCRs a page, so the parent gives that page its own
+#: time (None when extracting in this process).
+_announce_ocr: Callable[[int], None] | None = None
+
+
+def _ocr_where_needed(
+    path: Path, raw_pages: list[str], ocr_cache: Path | None, ocr_threads: int = 1
+) -> tuple[list[str], tuple[PageSource, ...], tuple[str, ...]]:
+    """OCR the pages without a usable text layer; returns the pages, their sources (empty if
+    every page is its text layer) and warnings."""
+    document = None
+    if pdfium is not None:
+        with contextlib.suppress(pdfium.PdfiumError):
+            document = pdfium.PdfDocument(str(path))
+    try:
+        wanted = _pages_to_ocr(document, raw_pages)
+        if not wanted:
+            return raw_pages, (), ()
+        sources = [TEXT_LAYER] * len(raw_pages)
+        problem = ocr.engine_problem()  # no Tesseract, or no pypdfium2 to render pages
+        numbers = _number_ranges([i + 1 for i in wanted])
+        if problem:
+            for index in wanted:
+                sources[index] = PageSource("needs_ocr", note=problem)
+            return raw_pages, tuple(sources), (f"pages {numbers} need OCR: {problem}",)
+        if document is None:  # pypdf read it, pdfium cannot: nothing to render, ever
+            note = "pypdfium2 cannot open the file to render its pages"
+            for index in wanted:
+                sources[index] = PageSource("ocr_failed", note=note)
+            return raw_pages, tuple(sources), (f"pages {numbers} could not be OCR'd: {note}",)
+        warnings: list[str] = []
+        for index, outcome in _ocr_pages(document, wanted, ocr_cache, ocr_threads):
+            if isinstance(outcome, ocr.OCRFailed):
+                sources[index] = PageSource("ocr_failed", note=str(outcome))
+                warnings.append(f"page {index + 1}: OCR failed: {outcome}")
+            else:
+                raw_pages[index] = outcome.text
+                sources[index] = PageSource("ocr", outcome.confidence)
+        low = [n for n, s in enumerate(sources, 1) if s.low_confidence]
+        if low:
+            warnings.append(
+                f"OCR of page(s) {_number_ranges(low)} has low confidence "
+                f"(under {ocr.LOW_CONFIDENCE:g}): their text may hold misread words"
+            )
+        return raw_pages, tuple(sources), tuple(warnings)
+    finally:
+        if document is not None:
+            document.close()
+
+
+def _ocr_pages(
+    document, wanted: list[int], ocr_cache: Path | None, threads: int
+) -> Iterator[tuple[int, ocr.PageOCR | ocr.OCRFailed]]:
+    """OCR the wanted pages (0-based) in order: cached ones from the cache, the others rendered
+    here (pdfium, one thread) and read by Tesseract in up to `threads` threads at once."""
+    in_flight: deque[tuple[int, Future, bool]] = deque()  # (page index, result, fresh)
+
+    def finish() -> tuple[int, ocr.PageOCR | ocr.OCRFailed]:
+        index, future, fresh = in_flight.popleft()
+        try:
+            result = future.result()
+        except ocr.OCRFailed as exc:
+            return index, exc
+        if fresh:
+            ocr.cache_page(ocr_cache, index + 1, result)
+            if _announce_ocr is not None:  # a page done: the next ones get their time from now
+                _announce_ocr(index + 1)
+        return index, result
+
+    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="scrsearch-ocr") as pool:
+        for index in wanted:
+            cached = ocr.cached_page(ocr_cache, index + 1)
+            if cached is not None:
+                in_flight.append((index, _done(cached), False))
+                continue
+            if _announce_ocr is not None:
+                _announce_ocr(index + 1)
+            page = document[index]
+            try:
+                image, dpi = ocr.render_page(page)
+            finally:
+                page.close()
+            in_flight.append((index, pool.submit(ocr.read_image, image, dpi), True))
+            while len(in_flight) > max(1, threads) or (in_flight and in_flight[0][1].done()):
+                yield finish()
+        while in_flight:
+            yield finish()
+
+
+def _done(result: ocr.PageOCR) -> Future:
+    future: Future = Future()
+    future.set_result(result)
+    return future
+
+
+def _pages_to_ocr(document, raw_pages: list[str]) -> list[int]:
+    """Indexes of the pages to OCR: no usable text over a scanned image, or garbage; every
+    empty page when no page has text (text drawn as shapes)."""
+    if not any(page.strip() for page in raw_pages):
+        return list(range(len(raw_pages)))
+    if document is None or len(document) != len(raw_pages):
+        return [i for i, text in enumerate(raw_pages) if ocr.is_garbage(text)]
+    wanted = []
+    for index, text in enumerate(raw_pages):
+        if ocr.is_garbage(text):
+            wanted.append(index)
+        elif len(text.split()) < 5:
+            page = document[index]
+            try:
+                if ocr.needs_ocr(text, ocr.image_coverage(page)):
+                    wanted.append(index)
+            finally:
+                page.close()
+    return wanted
 
 
 def _extractor_choice() -> str:
@@ -224,13 +351,26 @@ def _pypdf_pages(path: Path) -> tuple[list[str], list[str]]:
     return pages, warnings
 
 
-def _check_has_text(path: Path, pages: Sequence[str]) -> None:
+def _check_has_text(path: Path, pages: Sequence[str], sources: Sequence[PageSource]) -> None:
     with_text = sum(1 for page in pages if page)
     words = sum(len(page.split()) for page in pages)
     if with_text == 0 or (with_text * 2 <= len(pages) and words < OCR_WORDS_PER_PAGE * len(pages)):
-        raise NeedsOCRError(
-            f"{path.name} has no text layer on {len(pages) - with_text} of its {len(pages)} "
-            "pages (it is a scan); run OCR on it (e.g. ocrmypdf) and add the result"
+        waiting = next((s.note for s in sources if s.method == "needs_ocr"), None)
+        failed = next((s.note for s in sources if s.method == "ocr_failed"), None)
+        scanned = f"{path.name} has no text layer on {len(pages) - with_text} of its {len(pages)} "
+        if waiting:
+            raise NeedsOCRError(
+                scanned + f"pages (it is a scan) and cannot be OCR'd here: {waiting}"
+            )
+        if not sources:  # mostly empty pages, but no scanned image on them to OCR
+            raise NeedsOCRError(
+                scanned + "pages and no scanned image on them to OCR; run OCR on it "
+                "(e.g. ocrmypdf) and add the result"
+            )
+        if failed:
+            raise ExtractError(f"{path.name} is a scan and OCR failed on it ({failed})")
+        raise ExtractError(
+            f"{path.name} has (almost) no text, even by OCR: it holds blank pages or pictures only"
         )
 
 
@@ -404,31 +544,40 @@ def extract_many(
     workers: int = config.WORKERS,
     timeout: float = config.EXTRACT_TIMEOUT_S,
     memory_limit: int = config.EXTRACT_MEMORY_LIMIT,
+    ocr_cache: Path | None = None,
 ) -> Iterator[tuple[str, ExtractedText | ExtractError]]:
     """Extract many PDFs in worker processes; yield (key, text or error) as each finishes.
 
-    Each document gets `timeout` seconds of wall-clock time and each worker `memory_limit`
+    Each document gets `timeout` seconds of wall-clock time, and each page it OCRs at least
+    twice the OCR page timeout from when that page starts; each worker gets `memory_limit`
     bytes more than it started with (0: no limit). A worker that runs late is killed and
-    replaced, and only its document fails. Closing the generator (or an exception in the
-    caller, Ctrl-C included) kills every worker; workers also die with this process.
+    replaced, and only its document fails.
+    Closing the generator (or an exception in the caller, Ctrl-C included) kills every worker;
+    workers also die with this process. OCR'd pages are kept under `ocr_cache` by key.
     """
     _extractor_choice()  # a bad SCRSEARCH_EXTRACTOR is a usage error, not a failed document
-    pool = _Pool(max(1, workers), timeout, memory_limit)
+    pool = _Pool(max(1, workers), timeout, memory_limit, ocr_cache)
     todo = iter(jobs)
-    exhausted = False
+    upcoming = next(todo, None)
     try:
         while True:
-            while not exhausted and pool.has_room():
-                job = next(todo, None)
-                if job is None:
-                    exhausted = True
-                else:
-                    pool.submit(str(job[0]), Path(job[1]))
+            while upcoming is not None and pool.has_room():
+                job, upcoming = upcoming, next(todo, None)
+                # The last documents may OCR pages in several threads: the cores of workers
+                # left idle (one scanned report alone still uses every core).
+                threads = pool.size - len(pool.busy()) if upcoming is None else 1
+                pool.submit(str(job[0]), Path(job[1]), threads)
             if not pool.busy():
                 return
             yield from pool.collect()
     finally:
         pool.close()
+
+
+#: The message a worker sends before it OCRs a page: (_OCR_PAGE, page number).
+_OCR_PAGE = "ocr-page"
+#: Seconds allowed to render a page for OCR, on top of Tesseract's own time.
+_RENDER_SECONDS = 10
 
 
 @dataclass
@@ -443,12 +592,15 @@ class _Worker:
 class _Pool:
     """Long-lived forked workers, one document at a time each, watched by the parent."""
 
-    def __init__(self, size: int, timeout: float, memory_limit: int) -> None:
+    def __init__(
+        self, size: int, timeout: float, memory_limit: int, ocr_cache: Path | None = None
+    ) -> None:
         methods = multiprocessing.get_all_start_methods()
         self.context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self.size = size
         self.timeout = timeout
         self.memory_limit = memory_limit
+        self.ocr_cache = ocr_cache
         self.workers: list[_Worker] = []
 
     def has_room(self) -> bool:
@@ -457,14 +609,16 @@ class _Pool:
     def busy(self) -> list[_Worker]:
         return [w for w in self.workers if w.key is not None]
 
-    def submit(self, key: str, path: Path) -> None:
+    def submit(self, key: str, path: Path, ocr_threads: int = 1) -> None:
         worker = next((w for w in self.workers if w.key is None), None) or self._start()
+        folder = ocr.cache_folder(self.ocr_cache, key)
+        job = (key, str(path), str(folder) if folder else None, max(1, ocr_threads))
         try:
-            worker.conn.send((key, str(path)))
+            worker.conn.send(job)
         except OSError:  # it died while idle: start another
             self._retire(worker)
             worker = self._start()
-            worker.conn.send((key, str(path)))
+            worker.conn.send(job)
         worker.key, worker.path = key, path
         worker.deadline = time.monotonic() + self.timeout
 
@@ -484,15 +638,20 @@ class _Pool:
 
     def _outcome(self, worker: _Worker, now: float) -> ExtractedText | ExtractError | None:
         assert worker.path is not None
-        if worker.conn.poll():
+        while worker.conn.poll():
             try:
                 result, exiting = worker.conn.recv()
             except (EOFError, OSError):
-                pass  # it died while sending: treated as a crash below
-            else:
-                if exiting:
-                    self._retire(worker)
-                return result
+                break  # it died while sending: treated as a crash below
+            # "About to OCR a page": the page gets its own time (Tesseract may run twice on
+            # it, for orientation), so a long scan is not cut off, and a hang still is.
+            if isinstance(result, str) and result == _OCR_PAGE:
+                page_deadline = time.monotonic() + 2 * ocr.page_timeout() + _RENDER_SECONDS
+                worker.deadline = max(worker.deadline, page_deadline)
+                continue
+            if exiting:
+                self._retire(worker)
+            return result
         if not worker.process.is_alive() or worker.conn.closed:
             worker.process.join()
             code = worker.process.exitcode
@@ -522,6 +681,7 @@ class _Pool:
         return worker
 
     def _retire(self, worker: _Worker) -> None:
+        _kill_children(worker.process.pid)  # a Tesseract it started dies with it
         with contextlib.suppress(OSError):
             worker.process.kill()
         worker.process.join()
@@ -532,6 +692,18 @@ class _Pool:
     def close(self) -> None:
         for worker in list(self.workers):
             self._retire(worker)
+
+
+def _kill_children(pid: int | None) -> None:
+    """Kill the child processes of a worker (its Tesseract runs): Linux lists them in /proc."""
+    if pid is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                for child in handle.read().split():
+                    with contextlib.suppress(OSError):
+                        os.kill(int(child), signal.SIGKILL)
 
 
 def _crash_error(path: Path, exitcode: int | None, memory_limit: int) -> ExtractError:
@@ -576,8 +748,12 @@ def _worker_main(
             job = conn.recv()
         except (EOFError, OSError):
             return
-        key, path = job
-        result, exiting = _extract_in_worker(Path(path), memory_limit)
+        key, path, folder, ocr_threads = job
+        global _announce_ocr
+        _announce_ocr = lambda page: conn.send((_OCR_PAGE, page))  # noqa: E731
+        result, exiting = _extract_in_worker(
+            Path(path), memory_limit, Path(folder) if folder else None, ocr_threads
+        )
         try:
             conn.send((result, exiting))
         except Exception as exc:  # e.g. a result that will not pickle
@@ -586,9 +762,11 @@ def _worker_main(
             return
 
 
-def _extract_in_worker(path: Path, memory_limit: int) -> tuple[ExtractedText | ExtractError, bool]:
+def _extract_in_worker(
+    path: Path, memory_limit: int, ocr_cache: Path | None = None, ocr_threads: int = 1
+) -> tuple[ExtractedText | ExtractError, bool]:
     try:
-        return extract_pdf(path), False
+        return extract_pdf(path, ocr_cache, ocr_threads), False
     except ExtractError as exc:
         return exc, False
     except MemoryError:

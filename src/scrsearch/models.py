@@ -24,6 +24,9 @@ DOC_TYPES = (
 #: Processing states of a document, as `reports` shows them.
 STATUSES = ("pending", "indexed", "needs_ocr", "failed")
 
+#: OCR'd pages whose mean word confidence is below this are flagged (kept, not dropped).
+LOW_CONFIDENCE = 70.0
+
 #: Length of the short report id shown to people (a sha256 prefix).
 REPORT_ID_LEN = 12
 
@@ -51,6 +54,9 @@ class Document:
     pages: int | None = None
     passages: int | None = None
     extractor: str | None = None
+    text_source: str | None = None  # text_layer, ocr, mixed or needs_ocr (store.TEXT_SOURCES)
+    ocr_pages: int | None = None
+    ocr_confidence: float | None = None
     meta_origin: dict[str, str] = field(default_factory=dict)
     added_from: str | None = None
     added_at: str | None = None
@@ -71,12 +77,43 @@ class AddResult:
 
 
 @dataclass(frozen=True)
+class PageSource:
+    """How one page's text was obtained: "text" (its text layer), "ocr", "ocr_failed" or
+    "needs_ocr" (no engine), with Tesseract's mean word confidence (0-100) for OCR."""
+
+    method: str
+    confidence: float | None = None
+    note: str | None = None
+
+    @property
+    def low_confidence(self) -> bool:
+        return self.method == "ocr" and (self.confidence or 0.0) < LOW_CONFIDENCE
+
+    def to_json(self) -> list:
+        return [self.method, self.confidence, self.note]
+
+    @classmethod
+    def from_json(cls, value: list) -> PageSource:
+        return cls(*value)
+
+
+#: A page read from its text layer.
+TEXT_LAYER = PageSource("text")
+
+
+@dataclass(frozen=True)
 class ExtractedText:
-    """The normalised text of a PDF, one string a page, and how it was made."""
+    """The normalised text of a PDF, one string a page, and how it was made: `sources` has a
+    PageSource a page when any page was not read from its text layer, else it is empty."""
 
     pages: tuple[str, ...]
     extractor: str
     warnings: tuple[str, ...] = ()
+    sources: tuple[PageSource, ...] = ()
+
+    def source(self, page: int) -> PageSource:
+        """How page (1-based) was read."""
+        return self.sources[page - 1] if self.sources else TEXT_LAYER
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import re
 import sqlite3
@@ -252,21 +253,37 @@ class IndexSummary:
 def _texts(
     store: Store, docs: Sequence[Document]
 ) -> Iterator[tuple[Document, ExtractedText | ExtractError]]:
-    """Each document's text: from the cache, else extracted in worker processes."""
+    """Each document's text: from the cache, else extracted in worker processes (text whose
+    pages waited for an OCR engine is extracted again once there is one)."""
+    from . import ocr
     from .extract import extract_many
 
     by_sha = {d.sha256: d for d in docs}
     to_extract = []
     for doc in docs:
         cached = store.cached_text(doc.sha256)
+        if cached is not None and _awaits_ocr(cached) and ocr.engine_problem() is None:
+            cached = None
         if cached is None:
             to_extract.append((doc.sha256, store.home.root / doc.path))
         else:
             yield doc, cached
-    for sha, result in extract_many(to_extract):
+    for sha, result in extract_many(to_extract, ocr_cache=store.home.text_dir / "ocr"):
         if isinstance(result, ExtractedText):
             store.cache_text(sha, result)
         yield by_sha[sha], result
+
+
+def _awaits_ocr(text: ExtractedText) -> bool:
+    return any(source.method == "needs_ocr" for source in text.sources)
+
+
+def _ocr_now_possible(store: Store) -> list[Document]:
+    """Documents left for OCR by an earlier run, if an OCR engine is here now."""
+    from . import ocr
+
+    waiting = store.documents_awaiting_ocr()
+    return waiting if waiting and ocr.engine_problem() is None else []
 
 
 def _infer_and_record(store: Store, doc: Document, text: ExtractedText) -> Document:
@@ -347,7 +364,11 @@ def index_locked(
             gen_path = search_index.current_generation(home).path
             statuses = ["pending"] + (["failed", "needs_ocr"] if retry_failed else [])
             todo = store.documents(statuses)
+            # Installing Tesseract is enough: a plain run OCRs what earlier runs could not.
+            seen = {d.sha256 for d in todo}
+            todo += [d for d in _ocr_now_possible(store) if d.sha256 not in seen]
             summary.unchanged = len(store.documents(["indexed"]))
+            summary.unchanged -= sum(1 for d in todo if d.status == "indexed")
         deferred = _index_documents(store, gen_path, todo, summary, progress, defer_marks=rebuild)
         if rebuild and summary.stopped is None:
             # Switch readers to the new generation first: a kill between the two steps leaves
@@ -396,6 +417,7 @@ def _index_documents(
                 status="indexed" if doc.status == "indexed" else "pending",
                 error=None,
             )
+            store.set_page_sources(doc.sha256, result)
             count = _index_one(store, writer, doc, result)
             summary.indexed += 1
             summary.passages += count
@@ -432,9 +454,10 @@ def _record_failure(
     # Name the file as the user knows it, not by its content-addressed storage name.
     message = str(error).replace(Path(doc.path).name, doc.original_name)
     store.set_extracted(doc.sha256, pages=None, extractor=None, status=status, error=message)
+    store.set_page_sources(doc.sha256, None)
     search_index.delete_report(writer, doc.sha256)
     if status == "needs_ocr":
-        summary.needs_ocr.append(doc)
+        summary.needs_ocr.append(dataclasses.replace(doc, status=status, error=message))
     else:
         summary.failed.append((doc, message))
 

@@ -9,7 +9,7 @@ report page can list them in page order with their tags, without reading the ind
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import tagging
 from .config import Home
@@ -25,14 +25,17 @@ class ShownReport:
     entry: dict
     doc: Document
     text: ExtractedText | None
+    page_sources: dict = field(default_factory=dict)  # page -> how it was read, when not text
 
 
 def show_report(home: Home, report_id: str, page: int | None = None) -> ShownReport:
     """Metadata and where each value came from, tags, URLs and warnings; a page's text."""
+    from . import provenance
     from .search import report_json
 
     with Store(home) as store:
         doc = store.resolve(report_id)
+        page_sources = store.page_sources(doc.sha256)
         entry = report_json(doc, store.report_tags(doc.sha256))
         entry.update(status=doc.status, error=doc.error, path=doc.path, pages=doc.pages,
                      extractor=doc.extractor, meta_origin=doc.meta_origin,
@@ -40,6 +43,11 @@ def show_report(home: Home, report_id: str, page: int | None = None) -> ShownRep
                      added_at=doc.added_at, indexed_at=doc.indexed_at)  # fmt: skip
         text = store.cached_text(doc.sha256)
         entry.update(review_json(store, doc))
+    # How each page's text was obtained: only pages not read from their text layer are listed.
+    entry.update(text_source=doc.text_source, ocr_pages=doc.ocr_pages,
+                 ocr_confidence=doc.ocr_confidence,
+                 page_sources=[{"page": n, **provenance.passage_fields(s), "note": s.note}
+                               for n, s in sorted(page_sources.items())])  # fmt: skip
     # Extraction warnings (a page with no text in a PDF that has text elsewhere, ...).
     entry["warnings"] = list(text.warnings) if text else []
     if page is not None:
@@ -49,7 +57,8 @@ def show_report(home: Home, report_id: str, page: int | None = None) -> ShownRep
             raise UsageError(f"--page {page}: report {doc.report_id} has pages 1-{len(text.pages)}")
         entry["page"] = page
         entry["text"] = text.pages[page - 1]
-    return ShownReport(entry, doc, text)
+        entry.update(provenance.passage_fields(page_sources.get(page)))
+    return ShownReport(entry, doc, text, page_sources)
 
 
 def review_json(store: Store, doc: Document) -> dict:

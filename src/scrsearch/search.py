@@ -17,7 +17,7 @@ from whoosh import query as wq
 from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
 
 from . import index as search_index
-from . import reviews, tagging, whooshfix
+from . import provenance, reviews, tagging, whooshfix
 from .config import Home
 from .errors import QueryError, UsageError
 from .models import Document, ReportTag
@@ -732,6 +732,7 @@ def search(home: Home, request: SearchRequest) -> dict:
         if request.explain:
             entry["explain"] = explain_tags(home, doc, catalogue.tags.get(sha, []))
         results.append(entry)
+    provenance.annotate_results(home, results, catalogue.documents)  # text layer or OCR
     if groups is not None:
         results = reviews.collapse_results(
             results, groups, catalogue.documents,

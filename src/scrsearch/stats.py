@@ -27,7 +27,7 @@ from .store import Store, write_atomically
 #: Fields reports can be counted by.
 STATS_FIELDS = (
     "year", "locality", "region", "nation", "doc_type", "source",
-    "theme", "risk_factor", "practice_issue",
+    "theme", "risk_factor", "practice_issue", "text_source",
 )  # fmt: skip
 #: A year range wider than this is not filled with empty years.
 MAX_YEAR_SPAN = 100

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from .config import Home
 from .errors import StoreError, UsageError
-from .models import META_FIELDS, AddResult, Document, ExtractedText, ReportTag
+from .models import META_FIELDS, AddResult, Document, ExtractedText, PageSource, ReportTag
 
 CATALOGUE_VERSION = 1
 #: Bump when extraction or normalisation changes, so cached text is made again.
-TEXT_CACHE_VERSION = 1
+TEXT_CACHE_VERSION = 2  # 2: pages without a usable text layer are OCR'd; per-page sources
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS documents (
     pages INTEGER,
     passages INTEGER,
     extractor TEXT,
+    text_source TEXT, ocr_pages INTEGER, ocr_confidence REAL,
     meta_origin TEXT NOT NULL DEFAULT '{}',
     added_from TEXT,
     added_at TEXT, extracted_at TEXT, indexed_at TEXT
@@ -76,7 +77,19 @@ CREATE TABLE IF NOT EXISTS fetches (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS fetches_url ON fetches(url, id);
+CREATE TABLE IF NOT EXISTS page_sources (
+    sha256 TEXT NOT NULL REFERENCES documents(sha256) ON DELETE CASCADE,
+    page INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    confidence REAL,
+    note TEXT,
+    PRIMARY KEY (sha256, page)
+);
 """
+
+#: What `text_source` says of a document: every page from its text layer, every page with
+#: text OCR'd, some of each, or OCR still to do (no engine when it was extracted).
+TEXT_SOURCES = ("text_layer", "ocr", "mixed", "needs_ocr")
 
 _DOC_COLUMNS = tuple(f.name for f in fields(Document))
 
@@ -248,8 +261,13 @@ class Store:
     def _add_missing_columns(self) -> None:
         """Catalogues made before a column was added get it (additive changes only)."""
         have = {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}
-        if "passages" not in have:
-            self.db.execute("ALTER TABLE documents ADD COLUMN passages INTEGER")
+        added = {
+            "passages": "INTEGER", "text_source": "TEXT", "ocr_pages": "INTEGER",
+            "ocr_confidence": "REAL",
+        }  # fmt: skip
+        for column, kind in added.items():
+            if column not in have:
+                self.db.execute(f"ALTER TABLE documents ADD COLUMN {column} {kind}")
 
     def _check_version(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key='catalogue_version'").fetchone()
@@ -605,6 +623,51 @@ class Store:
             (pages, extractor, status, error, utc_now(), sha256),
         )
 
+    def set_page_sources(self, sha256: str, text: ExtractedText | None) -> None:
+        """Record how each page's text was obtained: only pages not read from their text layer
+        get a row; the document gets a summary (text_source, ocr_pages, ocr_confidence)."""
+        sources = text.sources if text is not None else ()
+        rows = [
+            (sha256, page, s.method, s.confidence, s.note)
+            for page, s in enumerate(sources, 1)
+            if s.method != "text"
+        ]
+        ocr = [s.confidence or 0.0 for s in sources if s.method == "ocr"]
+        if text is None:
+            summary = None
+        elif any(s.method == "needs_ocr" for s in sources):
+            summary = "needs_ocr"
+        elif not ocr:
+            summary = "text_layer"
+        else:
+            with_text = [n for n, page in enumerate(text.pages, 1) if page]
+            by_ocr = [n for n in with_text if text.source(n).method == "ocr"]
+            summary = "ocr" if len(by_ocr) == len(with_text) else "mixed"
+        mean = round(sum(ocr) / len(ocr), 1) if ocr else None
+        with self.transaction() as db:
+            db.execute("DELETE FROM page_sources WHERE sha256=?", (sha256,))
+            db.executemany("INSERT INTO page_sources VALUES (?, ?, ?, ?, ?)", rows)
+            db.execute(
+                "UPDATE documents SET text_source=?, ocr_pages=?, ocr_confidence=? WHERE sha256=?",
+                (summary, len(ocr) if text is not None else None, mean, sha256),
+            )
+
+    def page_sources(self, sha256: str) -> dict[int, PageSource]:
+        """The pages of a document not read from their text layer: page -> how it was read."""
+        rows = self.db.execute(
+            "SELECT page, method, confidence, note FROM page_sources WHERE sha256=?", (sha256,)
+        )
+        return {page: PageSource(method, conf, note) for page, method, conf, note in rows}
+
+    def documents_awaiting_ocr(self) -> list[Document]:
+        """Documents with pages left for OCR because no engine was there (needs_ocr status, or
+        indexed with some pages not OCR'd)."""
+        rows = self.db.execute(
+            "SELECT * FROM documents WHERE status='needs_ocr' OR text_source='needs_ocr' "
+            "ORDER BY rowid"
+        )
+        return [self._document(r) for r in rows]
+
     def set_passages(self, sha256: str, passages: int) -> None:
         """Record how many passages a report was split into."""
         self.db.execute("UPDATE documents SET passages=? WHERE sha256=?", (passages, sha256))
@@ -711,6 +774,7 @@ class Store:
             pages=tuple(payload["pages"]),
             extractor=payload["extractor"],
             warnings=tuple(payload.get("warnings", ())),
+            sources=tuple(PageSource.from_json(s) for s in payload.get("sources", ())),
         )
 
     def cached_text_is_of(self, sha256: str) -> bool:
@@ -730,6 +794,7 @@ class Store:
             "extractor": text.extractor,
             "warnings": list(text.warnings),
             "pages": list(text.pages),
+            "sources": [s.to_json() for s in text.sources],
         }
         data = gzip.compress(json.dumps(payload, ensure_ascii=False).encode(), compresslevel=5)
         write_atomically(self.text_path(sha256), data)

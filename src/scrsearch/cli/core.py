@@ -95,6 +95,10 @@ def index(ctx, rebuild, retry_failed):
         click.echo(f"took over a lock left by dead process {summary.stale_lock_from}", err=True)
     for doc in summary.needs_ocr:
         click.echo(f"needs OCR: {doc.original_name} ({doc.report_id}) has no text layer", err=True)
+    # Why (Tesseract missing, and how to install it), said once.
+    reason = (summary.needs_ocr[0].error or "") if summary.needs_ocr else ""
+    if "cannot be OCR'd here: " in reason:
+        click.echo(f"OCR could not run: {reason.partition(': ')[2]}", err=True)
     for doc, error in summary.failed:
         click.echo(f"failed: {doc.original_name} ({doc.report_id}): {error}", err=True)
     if summary.copies:
@@ -289,6 +293,8 @@ def reports(ctx, statuses, fmt):
         entry.update(status=doc.status, error=doc.error, pages=doc.pages, path=doc.path,
                      extractor=doc.extractor, added_at=doc.added_at,
                      indexed_at=doc.indexed_at)  # fmt: skip
+        entry.update(text_source=doc.text_source, ocr_pages=doc.ocr_pages,
+                     ocr_confidence=doc.ocr_confidence)  # fmt: skip
         rows.append(entry)
     if fmt == "json":
         emit_json(rows)
@@ -338,10 +344,11 @@ def show(ctx, report_id, page, fmt):
     """Show one report: metadata and where each value came from, its review (copies and
     versions, with the evidence that grouped them), related documents of the same case,
     tags, URLs, a page's text."""
+    from .. import provenance
     from ..report_detail import show_report
 
     shown = show_report(home_of(ctx), report_id, page)
-    entry, doc, text = shown.entry, shown.doc, shown.text
+    entry, doc, text, page_sources = shown.entry, shown.doc, shown.text, shown.page_sources
     if fmt == "json":
         emit_json(entry)
         return
@@ -356,6 +363,8 @@ def show(ctx, report_id, page, fmt):
     for url in entry["urls"]:
         if url != entry["url"]:
             click.echo(f"  {'also from':<14}{url}")
+    for line in provenance.describe(doc, page_sources):
+        click.echo(wrap(line, " " * 16, first=f"  {'text':<14}"))
     for warning in entry["warnings"]:
         click.echo(wrap(warning, " " * 16, first=f"  {'warning':<14}"))
     _show_review(entry)
@@ -364,7 +373,10 @@ def show(ctx, report_id, page, fmt):
         for tag in entry["tags"]:
             click.echo(f"    {tag['facet']:<15}{tag['id']:<34}{tag['passages']} passages")
     if page is not None:
-        click.echo(f"\n--- page {page} of {len(text.pages)} ---\n")
+        how = {"ocr": f"OCR, confidence {entry['ocr_confidence']}", "text_layer": "text layer"}
+        how = how.get(entry["text_source"], entry["text_source"].replace("_", " "))
+        low = ", LOW CONFIDENCE" if entry["low_confidence"] else ""
+        click.echo(f"\n--- page {page} of {len(text.pages)} ({how}{low}) ---\n")
         click.echo(entry["text"])
 
 
