@@ -107,7 +107,9 @@ def test_show_stats_and_export_carry_ocr_provenance(hard_home):
     )
     assert page["text_source"] == "ocr" and page["ocr_confidence"] > 80
     assert page["page_sources"][0]["page"] == 1
-    stats = json.loads(run(hard_home, "stats", "--by", "text_source", "--format", "json").stdout)
+    stats = json.loads(  # files, not reviews: skew.pdf and ccitt.pdf hold one text
+        run(hard_home, "stats", "--by", "text_source", "--format", "json", "--all-copies").stdout
+    )
     counts = {row["text_source"]: row["count"] for row in stats["rows"]}
     assert counts.get("ocr", 0) + counts.get("mixed", 0) == 5
     exported = run(hard_home, "export", "sequencer", "--format", "jsonl")
@@ -431,3 +433,31 @@ def _status(process) -> str:
         return process.status()
     except psutil.NoSuchProcess:
         return psutil.STATUS_DEAD
+
+
+def test_a_scanned_copy_and_its_born_digital_original_are_one_review(
+    tmp_path, corpus_dir, tesseract
+):
+    """OCR and copies together: a whole letter printed and scanned (no text layer) is read by
+    Tesseract and then found to be a copy of the original it was printed from."""
+    from scrsearch import reviews
+
+    original = (
+        corpus_dir
+        / "ofsted-jtai/80426_barnsley/joint area child protection inspection - 18 july 2022.pdf"
+    )
+    scan = tmp_path / "barnsley-scan.pdf"
+    benchcorpus.make_scan(original, scan, dpi=200, angle=1.0, noise=0.02, seed=3)
+    assert extract_pdf_text_layer_is_empty(scan)
+    home = Home(tmp_path / "home").ensure()
+    pipeline.add_paths(home, [original, scan])
+    summary = pipeline.run_index(home)
+    assert summary.indexed == 2 and not summary.needs_ocr and not summary.failed
+    with Store(home) as store:
+        by_name = {d.original_name: d for d in store.documents(["indexed"])}
+        born, scanned = by_name[original.name], by_name[scan.name]
+        assert scanned.text_source == "ocr"
+        assert reviews.review_id_of(store, scanned.sha256) == reviews.review_id_of(
+            store, born.sha256
+        )
+        assert reviews.member_of(store, born.sha256).is_primary  # added first, same source

@@ -51,6 +51,7 @@ def corpus_home(corpus_dir: Path, tmp_path_factory):
     ok(home, "index")
     before = {
         "stats": json.loads(ok(home, "stats", "--by", "year", "--format", "json")),
+        "files": json.loads(ok(home, "stats", "--by", "year", "--format", "json", "--all-copies")),
         "search": json.loads(ok(home, "search", "Blackpool", "--format", "json")),
     }
     copies_dir = tmp_path_factory.mktemp("copies")
@@ -79,11 +80,20 @@ def corpus_home(corpus_dir: Path, tmp_path_factory):
     return home, pairs, before
 
 
+#: Two scans in the corpus whose true text is one and the same (shared/corpus/SOURCES.md:
+#: "linn.txt is the true text of skew.pdf and ccitt.pdf"): once OCR reads them, one review.
+SAME_TEXT = ("skew.pdf", "ccitt.pdf")
+
+
 def test_no_two_documents_of_the_real_corpus_are_grouped(corpus_home):
     home, pairs, _before = corpus_home
     made = {copy for copy, _original in pairs.values()}
     with Store(home) as store:
-        docs = [d for d in store.documents(["indexed"]) if d.sha256 not in made]
+        indexed = store.documents(["indexed"])
+        same = [d for d in indexed if d.original_name in SAME_TEXT]
+        if len(same) == 2:  # both OCR'd (Tesseract installed): copies of one review
+            assert len({reviews.review_id_of(store, d.sha256) for d in same}) == 1
+        docs = [d for d in indexed if d.sha256 not in made and d.original_name != SAME_TEXT[1]]
         texts = {  # every shingle, as the exact check after the LSH lookup compares them
             d.sha256: reviews.shingles_of(store.cached_text(d.sha256).pages, sample=1) for d in docs
         }
@@ -91,22 +101,20 @@ def test_no_two_documents_of_the_real_corpus_are_grouped(corpus_home):
     assert len(docs) >= 70
     # The catalogue: every document of the corpus is a review of its own.
     assert len(set(review_ids.values())) == len(docs)
-    # Every pair, compared exactly (not only the LSH candidates): none is near a copy.
-    closest = max(
-        (
-            reviews.similarity(texts[a], texts[b]) + (a, b)
-            for a, b in itertools.combinations(texts, 2)
-        ),
-        key=lambda t: t[0],
-    )
-    containment, jaccard = closest[:2]
+    # Every pair, compared exactly (not only the LSH candidates): none is a copy.
+    similar = {
+        (a, b): reviews.similarity(texts[a], texts[b]) for a, b in itertools.combinations(texts, 2)
+    }
+    assert not any(reviews.is_copy(*s) for s in similar.values())
+    # The hard negatives (inspections and letters sharing templates, guidance) stay far below
+    # the thresholds. The scans of hard-cases/ are OCR test pages, not reviews: one of them
+    # (c02-22.pdf) is a page of another (multipage.pdf), contained whole but no copy.
+    scans = {d.sha256 for d in docs if "hard-cases" in (d.added_from or "")}
+    reviews_only = {pair: s for pair, s in similar.items() if not scans & set(pair)}
+    containment, jaccard = max(reviews_only.values())
     print(f"closest non-copy pair: containment {containment:.3f}, Jaccard {jaccard:.3f}")
-    assert not reviews.is_copy(containment, jaccard)
-    assert containment < reviews.MIN_CONTAINMENT / 2, closest
-    highest_jaccard = max(
-        reviews.similarity(texts[a], texts[b])[1] for a, b in itertools.combinations(texts, 2)
-    )
-    assert highest_jaccard < reviews.MIN_JACCARD / 2
+    assert containment < reviews.MIN_CONTAINMENT / 2
+    assert max(j for _c, j in reviews_only.values()) < reviews.MIN_JACCARD / 2
 
 
 def test_every_made_copy_is_grouped_with_its_original(corpus_home):
@@ -132,7 +140,7 @@ def test_stats_by_year_count_reviews_and_all_copies_counts_files(corpus_home):
     after = json.loads(ok(home, "stats", "--by", "year", "--format", "json"))
     assert after == before["stats"]
     files = json.loads(ok(home, "stats", "--by", "year", "--format", "json", "--all-copies"))
-    assert files["total"] == before["stats"]["total"] + len(pairs)
+    assert files["total"] == before["files"]["total"] + len(pairs)
 
 
 def test_search_returns_each_review_once_and_all_copies_every_file(corpus_home):
