@@ -159,3 +159,23 @@ def test_a_very_long_query_is_refused_with_a_message(home):
 def test_wildcards_and_ranges_that_cannot_work_are_explained(home, bad):
     with pytest.raises(QueryError):
         search(home, SearchRequest(bad))
+
+
+def test_a_spelled_out_expansion_counts_only_where_its_words_stand_together(home):
+    """An expansion's words anywhere in a passage can rank it, but a report holds the
+    concept (and counts) only where a form stands as written: CSE's total is exactly that
+    of the strict `CSE OR "child sexual exploitation"`."""
+    best = search(home, SearchRequest("CSE", limit=0))
+    strict = search(home, SearchRequest('CSE OR "child sexual exploitation"', limit=0))
+    assert strict["match"] == "all" and strict["total"] > 0
+    assert best["total"] == strict["total"]
+
+
+def test_an_or_of_a_word_and_a_phrase_counts_every_report_of_either(home):
+    """Counting while ranking must not let Whoosh drop the weaker part of an OR: the total
+    equals the set-based count stats uses, and is at least each part's."""
+    both = SearchRequest('CSE OR "child sexual exploitation"', limit=0)
+    total = search(home, both)["total"]
+    assert total == len(matching_reports(home, both))
+    for part in ("CSE", '"child sexual exploitation"'):
+        assert total >= search(home, SearchRequest(part, limit=0, all_words=True))["total"]

@@ -202,6 +202,9 @@ def rank_best(
     rank = np.arange(len(reports)) - starts[group]
     support = np.where(rank < SUPPORT_K, SUPPORT_DECAY ** np.minimum(rank, 60), 0.0)
     evidence = np.bincount(group, weights=passage * support)
+    # A form of several words counted where its words stand anywhere in a passage; whether a
+    # report holds the concept (for counts and coverage) needs them standing together.
+    present = _confirm_forms(pieces, concepts, present, docnums, starts, group)
     held = np.logical_or.reduceat(present, starts, axis=1)  # k x reports
     report_cover = weights @ held
     strength = evidence * (REPORT_COVER_FLOOR + (1 - REPORT_COVER_FLOOR) * report_cover)
@@ -379,6 +382,60 @@ def _proximity(pieces, best: BestMatch, present: np.ndarray, passage: np.ndarray
                     if any(len(f.terms) > 1 for f in c.forms)
                 )
     return closeness, phrase
+
+
+#: How many of a report's passages are checked, round by round, for a form of several words
+#: standing together: the best one first, then a few more, then up to the last number.
+CONFIRM_ROUNDS = (1, 5, 21)
+
+
+def _confirm_forms(pieces, concepts, present, docnums, starts, group) -> np.ndarray:
+    """`present` (concepts x passages, grouped by report, best first) with each concept that
+    has forms of several words held only where one of its forms stands as written (or a
+    one-word form is there). A report's passages are checked best first, a few at a time
+    (CONFIRM_ROUNDS), until one confirms: usually the first does."""
+    offsets = np.array([p[1] for p in pieces])
+    out = present
+    for c, concept in enumerate(concepts):
+        if concept.required or all(len(_loose_terms(f.terms)) < 2 for f in concept.forms):
+            continue
+        rows = present[c]
+        seen = np.cumsum(rows)
+        rank = seen - (seen - rows)[starts][group] - 1  # rank among the report's holders
+        confirmed = np.zeros(len(rows), dtype=bool)
+        done = np.zeros(len(starts), dtype=bool)
+        low = 0
+        for high in CONFIRM_ROUNDS:
+            check = np.flatnonzero(rows & (rank >= low) & (rank < high) & ~done[group])
+            if not len(check):
+                break
+            ok = _forms_stand(pieces, offsets, concept, docnums[check])
+            confirmed[check[ok]] = True
+            done[group[check[ok]]] = True
+            low = high
+        if out is present:
+            out = present.copy()
+        out[c] = confirmed
+    return out
+
+
+def _forms_stand(pieces, offsets, concept, docnums: np.ndarray) -> np.ndarray:
+    """For each passage (global docnums), whether a form of `concept` stands in it as
+    written (stop words taken as standing where they should)."""
+    stops = _stop_terms()
+    wanted = {t for f in concept.forms for t in f.terms} - stops
+    segments = np.searchsorted(offsets, docnums, side="right") - 1
+    ok = np.zeros(len(docnums), dtype=bool)
+    for s in np.unique(segments).tolist():
+        mine = np.flatnonzero(segments == s)
+        term_scores, offset = pieces[s][0], pieces[s][1]
+        locals_ = (docnums[mine] - offset).tolist()
+        order = sorted(locals_)
+        where = {t: term_scores.positions(t, order) for t in wanted}
+        for i, docnum in zip(mine.tolist(), locals_, strict=True):
+            spots = {t: where[t].get(docnum, ()) for t in wanted}
+            ok[i] = any(_form_starts(f.terms, spots) for f in concept.forms)
+    return ok
 
 
 def _form_starts(terms: tuple[str, ...], spots: dict) -> list[int]:

@@ -866,9 +866,13 @@ class _TopReports(collectors.ScoredCollector):
         heapq.heappush(self.heap, (strength, sha))
         if len(best) >= self.wanted:
             self.floor = self._weakest()[0]
-            # Blocks that cannot score above the floor are skipped; a passage scoring exactly
-            # the floor may still win its tie, so stay just below it.
-            self.minscore = self.floor - abs(self.floor) * 1e-9 - 1e-12
+            if not self.count_all:
+                # Blocks that cannot score above the floor are skipped; a passage scoring
+                # exactly the floor may still win its tie, so stay just below it. Not when
+                # counting every match: Whoosh then drops whole parts of an OR whose best
+                # score is under the floor (`CSE OR "child sexual exploitation"` lost the
+                # reports that only say CSE).
+                self.minscore = self.floor - abs(self.floor) * 1e-9 - 1e-12
         return None
 
     def _weakest(self) -> tuple[float, int]:
