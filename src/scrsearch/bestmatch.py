@@ -20,20 +20,28 @@ from .query import BestMatch, analyze
 SUGGESTIONS = 3
 
 
+def read_query(
+    text: str, schema, *, expand: bool = True, has_place=lambda kind, name: True
+) -> BestMatch | None:
+    """A query read as best-match concepts with the index's analyzer (query.analyze), or None
+    when it is strict."""
+    analyzer = schema["text"].analyzer
+    return analyze(
+        text, lambda words: [t.text for t in analyzer(words)], expand=expand, has_place=has_place
+    )
+
+
 def best_match(request, schema, catalogue) -> BestMatch | None:
     """The request's query read as best-match concepts, or None when it is strict (operators,
     wildcards, passage fields, only phrases, `--all-words`) or empty."""
     from .search import _check_query_shape
 
-    if not (request.query or "").strip():
-        return None
+    if request.all_words or not (request.query or "").strip():
+        return None  # the strict parser checks the query's shape itself
     _check_query_shape(request.query.strip())
-    if request.all_words:
-        return None
-    analyzer = schema["text"].analyzer
-    return analyze(
+    return read_query(
         request.query,
-        lambda text: [t.text for t in analyzer(text)],
+        schema,
         expand=request.expand,
         has_place=lambda kind, name: name in catalogue.places(kind),
     )
@@ -84,7 +92,7 @@ def highlighter(best: BestMatch, schema):
 def search_best(home, searcher, catalogue, request, best: BestMatch) -> dict:
     """The JSON contract of `scrsearch search --format json` for a best-match query."""
     from . import provenance, reviews
-    from .search import _facet_counts, _passage_json, explain_tags, report_json
+    from .search import PASSAGES_PER_REPORT, _facet_counts, _passage_json, explain_tags, report_json
 
     found = rank(searcher, catalogue, request, best)
     marks = highlighter(best, searcher.schema)
@@ -110,7 +118,7 @@ def search_best(home, searcher, catalogue, request, best: BestMatch) -> dict:
         entry["missing"] = found.missing_of(sha)
         entry["passages"] = [
             _passage_json(searcher.stored_fields(docnum), score, marks)
-            for docnum, score in found.passages_of(sha)[: ranking.PASSAGES_PER_REPORT]
+            for docnum, score in found.passages_of(sha)[:PASSAGES_PER_REPORT]
         ]
         if request.explain:
             entry["score_parts"] = found.parts_of(sha)
@@ -120,8 +128,9 @@ def search_best(home, searcher, catalogue, request, best: BestMatch) -> dict:
     if groups is not None:
         results = _per_review(results, groups, catalogue)
     else:  # per file, each still naming its review
+        review_of = reviews.groups_of(home).review_of
         for entry in results:
-            entry["review_id"] = reviews.groups_of(home).review_of(entry["sha256"])
+            entry["review_id"] = review_of(entry["sha256"])
     return {
         "query": request.query,
         "filters": request.filters.to_json(),

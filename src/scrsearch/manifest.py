@@ -15,14 +15,13 @@ completed), and the next writer writes the manifest again.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
 from pathlib import Path
 
 from .errors import IndexDamaged
-from .store import write_atomically
+from .store import sha256_of_file, write_atomically
 
 SUFFIX = ".manifest.json"
 _TOC = re.compile(r"^_MAIN_(\d+)\.toc$")
@@ -31,14 +30,6 @@ _TOC = re.compile(r"^_MAIN_(\d+)\.toc$")
 def manifest_path(gen_path: Path) -> Path:
     """Where the manifest of the generation in `gen_path` is kept (beside CURRENT)."""
     return gen_path.parent / f"{gen_path.name}{SUFFIX}"
-
-
-def _checksum(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def latest_toc(gen_path: Path) -> str | None:
@@ -103,7 +94,7 @@ def write_manifest(gen_path: Path) -> dict:
         if known and known[0] == size:
             files[name] = known
         else:
-            files[name] = [size, _checksum(gen_path / name)]
+            files[name] = [size, sha256_of_file(gen_path / name)]
             hashed += size
     cost = old.get("cost") or {}
     payload = {"generation": gen_path.name, "toc": latest_toc(gen_path), "files": files}
@@ -155,7 +146,7 @@ def verify_checksums(gen_path: Path) -> None:
             _where(gen_path, str(latest_toc(gen_path))), "a commit the manifest does not list"
         )
     for name, (_size, checksum) in manifest["files"].items():
-        if _checksum(gen_path / name) != checksum:
+        if sha256_of_file(gen_path / name) != checksum:
             raise IndexDamaged(_where(gen_path, name), "its bytes changed (checksum differs)")
 
 

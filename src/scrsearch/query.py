@@ -36,6 +36,7 @@ _ITEM = re.compile(
     r"|(?P<word>\S+))"
 )
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*")
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _YEAR = re.compile(r"(?:19[5-9]\d|20[0-4]\d)")
 
 Analyze = Callable[[str], list[str]]
@@ -102,7 +103,7 @@ class Vocabulary:
 
 def _tokens(text: str) -> tuple[str, ...]:
     """Lower-case word tokens, a possessive 's dropped ("children's" -> "children")."""
-    return tuple(re.sub(r"['’]s$", "", t.lower()) for t in _TOKEN.findall(text))
+    return tuple(_POSSESSIVE.sub("", t.lower()) for t in _TOKEN.findall(text))
 
 
 @lru_cache(maxsize=1)
@@ -246,7 +247,8 @@ def _word_concepts(
     word_of: list[int] = []  # token -> the word it came from ("high-risk" gives two tokens)
     for w, word in enumerate(words):
         for token in _TOKEN.findall(word):
-            typed.append((re.sub(r"['’]s$", "", token), re.sub(r"['’]s$", "", token.lower())))
+            bare = _POSSESSIVE.sub("", token)
+            typed.append((bare, bare.lower()))
             word_of.append(w)
     placed: list[tuple[int, Concept]] = []  # (token index, concept): query order kept
     leftovers: list[tuple[int, str, str]] = []

@@ -50,7 +50,6 @@ PROXIMITY_PASSAGES = 150
 TITLE_BOOST = 0.5
 #: From this many concepts on, a report may lack one of them and still match.
 SHARE_FROM = 4
-PASSAGES_PER_REPORT = 3
 
 #: Report sha256 <-> a number, for every report any segment holds (grows, never shrinks).
 _REPORT_NUMBERS: dict[str, int] = {}
@@ -125,20 +124,20 @@ def rank_best(
     """
     from whoosh import query as wq
 
+    from .search import _segment_reports  # a segment's docnum -> report column
+
     concepts = list(best.concepts)
     k = len(concepts)
     context = searcher.context()
     total_docs = max(searcher.doc_count(), 1)
     df = np.zeros(k, dtype=np.int64)
-    pieces: list[tuple] = []  # per segment: (leaf, offset, ids, reports, scores k x n, phrase)
+    pieces: list[tuple] = []  # per segment: (_TermScores, offset, ids, reports, scores k x n)
     admitted = None  # report number -> whether `allowed` holds it
     for leaf, offset in searcher.leaf_searchers():
         reader = leaf.reader()
         size = reader.doc_count_all()
         if not size:
             continue
-        from .search import _segment_reports  # the segment's docnum -> report column
-
         numbers = _report_numbers(reader, _segment_reports(reader))
         scores = np.zeros((k, size), dtype=np.float32)
         term_scores = _TermScores(leaf, reader, context)
@@ -161,7 +160,7 @@ def rank_best(
         df += present.sum(axis=1)
         hit = present.any(axis=0)
         for form in best.excluded:
-            hit &= ~_form_mask(leaf, form, size, context)
+            hit &= ~_form_mask(term_scores, form, size)
         ids = np.flatnonzero(hit)
         if allowed is not None and len(ids):
             if admitted is None or len(admitted) < len(_REPORT_SHAS):
@@ -321,18 +320,16 @@ def _tier(doc, understood: dict) -> int:
     return tier
 
 
-def _form_mask(leaf, form, size: int, context) -> np.ndarray:
-    """The passages of a segment that hold a form (a word or a phrase)."""
+def _form_mask(term_scores: _TermScores, form, size: int) -> np.ndarray:
+    """The passages of a segment that hold a form (a word, or a phrase exactly)."""
     from whoosh import query as wq
 
     mask = np.zeros(size, dtype=bool)
     if len(form.terms) == 1:
-        found = whooshfix.term_postings(leaf, "text", form.terms[0], context)
-        if found is not None:
-            mask[found[0]] = True
+        mask[term_scores.of(form.terms[0])[0]] = True
     else:
         found = whooshfix.phrase_scores(
-            leaf, wq.Phrase("text", list(form.terms)), context, scored=False
+            term_scores.leaf, wq.Phrase("text", list(form.terms)), term_scores.context, scored=False
         )
         if found:
             mask[np.fromiter(found.keys(), np.int64, len(found))] = True

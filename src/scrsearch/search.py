@@ -16,8 +16,8 @@ from whoosh import collectors
 from whoosh import query as wq
 from whoosh.qparser import FieldAliasPlugin, MultifieldParser, PlusMinusPlugin
 
+from . import bestmatch, provenance, reviews, tagging, whooshfix
 from . import index as search_index
-from . import provenance, reviews, tagging, whooshfix
 from .config import Home
 from .errors import QueryError, UsageError
 from .models import Document, ReportTag
@@ -453,16 +453,10 @@ def query_highlighter(query: str, *, all_words: bool = False, expand: bool = Tru
     """The highlighter a search for `query` marks passages with: every form of every concept
     of a best-match query (expansions too, never its stop words), or the strict query's
     words and phrases."""
-    from . import bestmatch
-    from .query import analyze
-
     schema = query_schema()
     text = (query or "").strip()
     _check_query_shape(text)
-    analyzer = schema["text"].analyzer
-    best = None
-    if not all_words:
-        best = analyze(text, lambda s: [t.text for t in analyzer(s)], expand=expand)
+    best = None if all_words else bestmatch.read_query(text, schema, expand=expand)
     if best is not None:
         return bestmatch.highlighter(best, schema)
     return Highlighter(parse_query(text, schema), schema)
@@ -698,9 +692,9 @@ def search(home: Home, request: SearchRequest) -> dict:
     if request.limit < 0 or request.offset < 0:
         raise UsageError("--limit and --offset must be 0 or more")
     ix, searcher, catalogue = _reader(home).fresh()
-    best = _best_match(request, searcher.schema, catalogue)
+    best = bestmatch.best_match(request, searcher.schema, catalogue)
     if best is not None:
-        return _search_best(home, searcher, catalogue, request, best)
+        return bestmatch.search_best(home, searcher, catalogue, request, best)
     text_query = _request_query(request, catalogue)
     # One result per review (reviews.py): each review's best-ranked report takes its place on
     # the page (`pager`), so the ranking keeps `extra` reports more than the page for the
@@ -754,18 +748,6 @@ def search(home: Home, request: SearchRequest) -> dict:
         "results": results,
     }
     return payload
-
-
-def _best_match(request: SearchRequest, schema, catalogue: _Catalogue):
-    from . import bestmatch
-
-    return bestmatch.best_match(request, schema, catalogue)
-
-
-def _search_best(home: Home, searcher, catalogue: _Catalogue, request: SearchRequest, best):
-    from . import bestmatch
-
-    return bestmatch.search_best(home, searcher, catalogue, request, best)
 
 
 def _count_reports(searcher, matching: wq.Query, allowed: set[str] | None = None) -> Counter:
@@ -1211,7 +1193,7 @@ def iter_passages(
     `all_passages`, every passage of each matching report is yielded, hits or not.
     """
     ix, searcher, catalogue = _reader(home).fresh()
-    best = _best_match(request, searcher.schema, catalogue)
+    best = bestmatch.best_match(request, searcher.schema, catalogue)
     if best is not None:
         yield from _iter_best_passages(home, searcher, catalogue, request, best, all_passages)
         return
@@ -1228,11 +1210,8 @@ def iter_passages(
     if not request.all_copies:  # one report per review: reviews.Groups.fold
         report_hits = reviews.groups_of(home).fold(report_hits)
 
-    def order(sha: str):
-        doc = catalogue.documents[sha]
-        return (doc.year or 0, doc.title or doc.original_name, sha)
-
-    for sha in sorted((s for s in report_hits if s in catalogue.documents), key=order):
+    in_catalogue = (s for s in report_hits if s in catalogue.documents)
+    for sha in sorted(in_catalogue, key=_export_order(catalogue)):
         report = report_json(catalogue.documents[sha], catalogue.tags.get(sha, []))
         own = wq.Term("sha256", sha)
         # The report passed the filters already; with no words, every passage is a hit.
@@ -1269,8 +1248,6 @@ def _iter_best_passages(home, searcher, catalogue, request, best, all_passages: 
     """`iter_passages` for a best-match query: the matching reports' passages that hold any
     of its concepts (every passage with `all_passages`), in page order; one report a review
     unless `all_copies`."""
-    from . import bestmatch
-
     marks = bestmatch.highlighter(best, searcher.schema)
     hits = dict(bestmatch.report_hits(searcher, catalogue, request, best))
     if not request.all_copies:  # one report per review: reviews.Groups.fold
@@ -1302,10 +1279,8 @@ def matching_reports(home: Home, request: SearchRequest) -> dict[str, int]:
     index documents of reports the catalogue has as indexed, like search results.
     """
     ix, searcher, catalogue = _reader(home).fresh()
-    best = _best_match(request, searcher.schema, catalogue)
+    best = bestmatch.best_match(request, searcher.schema, catalogue)
     if best is not None:
-        from . import bestmatch
-
         return bestmatch.matching_reports(searcher, catalogue, request, best)
     text_query = _request_query(request, catalogue)
     if text_query is None:

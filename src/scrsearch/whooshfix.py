@@ -640,16 +640,26 @@ def term_positions(reader, fieldname: str, text, docnums: list[int]) -> dict[int
             matcher._next_block()
             continue
         end = bisect_right(docnums, matcher._maxid, j)
-        matcher._read_ids()
-        where = {docnum: k for k, docnum in enumerate(matcher._ids)}
-        hits = [(d, where[d]) for d in docnums[j:end] if d in where]
+        _block_positions_of(matcher, docnums[j:end], decode, out)
         j = end
-        if hits:
-            matcher._read_values()
-            for docnum, k in hits:
-                out[docnum] = list(decode(matcher._values[k]))
         matcher._next_block()
     return out
+
+
+def _block_positions_of(matcher, docnums: list[int], decode, out: dict) -> None:
+    """Add to `out` the positions of those of `docnums` (ascending) that the matcher's
+    current block holds; its values are read only when one is there."""
+    matcher._read_ids()
+    ids = matcher._ids
+    hits = []
+    for docnum in docnums:
+        k = bisect_left(ids, docnum)
+        if k < len(ids) and ids[k] == docnum:
+            hits.append((docnum, k))
+    if hits:
+        matcher._read_values()
+        for docnum, k in hits:
+            out[docnum] = list(decode(matcher._values[k]))
 
 
 def block_positions(reader, fieldname: str, text, blocks: list, docnums: list[int]):
@@ -670,16 +680,6 @@ def block_positions(reader, fieldname: str, text, blocks: list, docnums: list[in
             break
         end = bisect_right(docnums, lasts[b], j)
         matcher._goto(blocks[b][1])
-        matcher._read_ids()
-        ids = matcher._ids
-        hits = []
-        for docnum in docnums[j:end]:
-            k = bisect_left(ids, docnum)
-            if k < len(ids) and ids[k] == docnum:
-                hits.append((docnum, k))
+        _block_positions_of(matcher, docnums[j:end], decode, out)
         j = end
-        if hits:
-            matcher._read_values()
-            for docnum, k in hits:
-                out[docnum] = list(decode(matcher._values[k]))
     return out
