@@ -33,9 +33,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import index as search_index
-from . import manifest, pipeline
+from . import pipeline
 from .config import Home
+from .engine import open_engine
 from .errors import FetchError
 from .fetch import Fetcher
 from .lock import home_lock
@@ -141,31 +141,18 @@ def _text_problem(store: Store, doc: Document) -> Problem | None:
 
 def _index_problems(home: Home, report: CheckReport) -> tuple[list[Problem], set[str] | None]:
     """Damage and stale generations; and the live reports (None when unreadable or absent)."""
+    health = open_engine(home).inspect()
     problems = [
         Problem("stale_generation", folder.name, f"{folder} is not the current generation")
-        for folder in search_index.stale_generations(home)
+        for folder in health.stale
     ]
-    generation = search_index.current_generation_or_none(home)
-    unlisted = generation is not None and manifest.read_manifest(generation.path) is None
-    # An index made before manifests has none: read it all, and let repair write one.
-    damage = None if unlisted else search_index.find_damage(home)
-    if damage is None and generation is not None:
-        try:
-            ix = search_index.open_for_reading(home)
-            report.passages_read = manifest.read_everything(ix)
-            live = search_index.indexed_sha256s(home)
-        except Exception as exc:  # whatever Whoosh raises on a damaged file
-            damage = search_index.damage_of(generation.path, exc)
-        else:
-            if unlisted:
-                problems.append(Problem(
-                    "damaged_index", f"index/{generation.name}{manifest.SUFFIX}",
-                    NO_MANIFEST,
-                ))  # fmt: skip
-            return problems, live
-    if damage is not None:
-        problems.append(Problem("damaged_index", damage.file, damage.reason))
-    return problems, None
+    report.passages_read = health.passages_read
+    if health.damage is not None:
+        problems.append(Problem("damaged_index", health.damage.file, health.damage.reason))
+        return problems, None
+    if health.unlisted:
+        problems.append(Problem("damaged_index", health.unlisted, NO_MANIFEST))
+    return problems, health.live
 
 
 def find_problems(
@@ -295,26 +282,21 @@ def _repair(home: Home, report: CheckReport, fetcher: Fetcher | None) -> None:
     finally:
         if own_fetcher and fetcher is not None:
             fetcher.close()
+    engine = open_engine(home)
     if "stale_generation" in kinds:
-        search_index.remove_stale_generations(home)
+        engine.remove_stale()
     damaged = [p for p in report.problems if p.kind == "damaged_index"]
     rebuild = any(p.detail != NO_MANIFEST for p in damaged)
     for problem in damaged:
         if rebuild:
             problem.repair = "index rebuilt from the cached text"
         else:
-            manifest.write_manifest(search_index.current_generation(home).path)
+            engine.write_manifest()
             problem.repair = "manifest written"
-    generation = search_index.current_generation_or_none(home)
-    if drop_from_index and generation is not None and not rebuild:
-        writer = search_index.open_writer(generation.path)
-        try:
+    if drop_from_index and engine.has_index() and not rebuild:
+        with engine.batch() as batch:
             for sha in sorted(drop_from_index):
-                search_index.delete_report(writer, sha)
-            writer.commit()
-        except BaseException:
-            writer.cancel()
-            raise
+                batch.drop_report(sha)
     summary = pipeline.index_locked(home, rebuild=rebuild)
     report.reindexed = summary.indexed
 

@@ -74,9 +74,9 @@ def iter_passages(home: Home, request: SearchRequest, *, all_passages: bool = Fa
 
 def export_meta(home: Home, request: SearchRequest, *, all_passages: bool, fmt: str) -> dict:
     """The record that makes an export reproducible."""
-    from . import index as search_index
+    from .engine import open_engine
 
-    generation = search_index.current_generation(home)
+    generation = open_engine(home).generation()
     return {
         "type": "meta",
         "query": request.query,
@@ -87,8 +87,8 @@ def export_meta(home: Home, request: SearchRequest, *, all_passages: bool, fmt: 
         "all_copies": request.all_copies,
         "format": fmt,
         "scrsearch_version": __version__,
-        "index_generation": generation.name if generation else None,
-        "schema_version": generation.schema_version if generation else None,
+        "index_generation": generation[0] if generation else None,
+        "schema_version": generation[1] if generation else None,
         "exported_at": utc_now(),
         "columns": list(COLUMNS),
     }

@@ -59,22 +59,9 @@ def _sqlite_text(home: Home, exc: sqlite3.Error) -> str:
 
 
 def _index_damage(home: Home, exc: BaseException) -> IndexDamaged | None:
-    from . import index as search_index
+    from .engine import open_engine
 
-    if isinstance(exc, IndexDamaged):
-        return exc
-    generation = search_index.current_generation_or_none(home)
-    if generation is None:
-        return None
-    if isinstance(exc, OSError):
-        if not (isinstance(exc, FileNotFoundError) and exc.filename):
-            return None  # a full disk or a permission is not damage
-        try:
-            Path(exc.filename).resolve().relative_to(generation.path.resolve())
-        except ValueError:
-            return None
-        return search_index.damage_of(generation.path, exc)
-    return search_index.find_damage(home)
+    return open_engine(home).damage_explaining(exc)
 
 
 def explain(home: Home | None, exc: BaseException) -> ScrsearchError | None:

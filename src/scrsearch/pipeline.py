@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import faults, reviews, tagging
 from .config import Home
@@ -18,6 +19,9 @@ from .errors import ExtractError, UsageError
 from .lock import home_lock
 from .models import Document, ExtractedText
 from .store import Store, require_writable
+
+if TYPE_CHECKING:
+    from .engine import Engine, WriteBatch
 
 #: A progress callback: (items done, items in all, what is being done).
 Progress = Callable[[int, int, str], None]
@@ -301,9 +305,8 @@ def _infer_and_record(store: Store, doc: Document, text: ExtractedText) -> Docum
     return store.document(doc.sha256) or doc
 
 
-def _index_one(store: Store, writer, doc: Document, text: ExtractedText) -> int:
+def _index_one(store: Store, batch: WriteBatch, doc: Document, text: ExtractedText) -> int:
     """Split, tag and write one report; returns its passage count."""
-    from . import index as search_index
     from .passages import split_passages
 
     doc = _infer_and_record(store, doc, text)
@@ -313,7 +316,7 @@ def _index_one(store: Store, writer, doc: Document, text: ExtractedText) -> int:
     store.set_report_tags(doc.sha256, report_tags)
     store.set_passages(doc.sha256, len(passages))
     tag_ids = [sorted({t.term_id for t in tags}) for tags in passage_tags]
-    search_index.write_report(writer, doc, passages, tag_ids)
+    batch.put_report(doc, passages, tag_ids)
     reviews.remember_text(store, doc.sha256, text.pages)  # for copy detection (reviews.py)
     return len(passages)
 
@@ -340,28 +343,28 @@ def index_locked(
     progress: Progress = _no_progress,
 ) -> IndexSummary:
     """`run_index` for a caller that already holds the home's lock (`update`, `check`)."""
-    from . import index as search_index
+    from .engine import open_engine
 
     started = time.monotonic()
     summary = IndexSummary()
+    engine = open_engine(home)
     with Store(home) as store:
-        first_build = search_index.current_generation_or_none(home) is None
-        rebuild = rebuild or search_index.needs_rebuild(home)
+        first_build = not engine.has_index()
+        rebuild = rebuild or engine.needs_rebuild()
         summary.rebuilt = rebuild
         # A generation left by a killed rebuild is never finished: start again.
-        search_index.remove_stale_generations(home)
+        engine.remove_stale()
         if rebuild:
-            gen_path = search_index.new_generation(home)
+            # A first build has nothing for readers to keep: its generation is live at once,
+            # so each committed batch is searchable and survives a kill.
+            gen_path = engine.new_generation(live=first_build)
             todo = store.documents()
             if first_build:
-                # Nothing for readers to keep: make the new generation current at once, so
-                # each committed batch is searchable and survives a kill.
-                search_index.make_current(home, gen_path)
                 store.mark_all_pending()
                 todo = store.documents()
                 rebuild = False
         else:
-            gen_path = search_index.current_generation(home).path
+            gen_path = engine.live_path()
             statuses = ["pending"] + (["failed", "needs_ocr"] if retry_failed else [])
             todo = store.documents(statuses)
             # Installing Tesseract is enough: a plain run OCRs what earlier runs could not.
@@ -369,12 +372,14 @@ def index_locked(
             todo += [d for d in _ocr_now_possible(store) if d.sha256 not in seen]
             summary.unchanged = len(store.documents(["indexed"]))
             summary.unchanged -= sum(1 for d in todo if d.status == "indexed")
-        deferred = _index_documents(store, gen_path, todo, summary, progress, defer_marks=rebuild)
+        deferred = _index_documents(
+            store, engine, gen_path, todo, summary, progress, defer_marks=rebuild
+        )
         if rebuild and summary.stopped is None:
             # Switch readers to the new generation first: a kill between the two steps leaves
             # documents marked pending that are indexed (the next run redoes them), never the
             # other way round.
-            search_index.make_current(home, gen_path)
+            engine.make_live(gen_path)
             store.mark_indexed(deferred)
             reviews.forget_groups(store)  # grouped again below, hand decisions kept
         # Copies and versions of one review, found by text (reviews.py).
@@ -385,6 +390,7 @@ def index_locked(
 
 def _index_documents(
     store: Store,
+    engine: Engine,
     gen_path: Path,
     todo: Sequence[Document],
     summary: IndexSummary,
@@ -397,65 +403,64 @@ def _index_documents(
     Marks each committed batch indexed in the catalogue, or, with `defer_marks` (a rebuild
     that readers cannot see yet), returns the sha256s for the caller to mark.
     """
-    from . import index as search_index
-
-    writer = search_index.open_writer(gen_path)
-    batch: list[str] = []
+    texts = iter(_texts(store, todo))
     deferred: list[str] = []
+    done = 0
+    batch: list[str] = []
     batch_passages = 0
+    more = True
     try:
-        for done, (doc, result) in enumerate(_texts(store, todo), 1):
-            progress(done, len(todo), doc.original_name)
-            if isinstance(result, ExtractError):
-                _record_failure(store, writer, doc, result, summary)
-                continue
-            # An indexed report stays visible to readers while a rebuild redoes it.
-            store.set_extracted(
-                doc.sha256,
-                pages=len(result.pages),
-                extractor=result.extractor,
-                status="indexed" if doc.status == "indexed" else "pending",
-                error=None,
-            )
-            store.set_page_sources(doc.sha256, result)
-            count = _index_one(store, writer, doc, result)
-            summary.indexed += 1
-            summary.passages += count
-            batch.append(doc.sha256)
-            batch_passages += count
-            if len(batch) >= COMMIT_EVERY_REPORTS or batch_passages >= COMMIT_EVERY_PASSAGES:
-                writer.commit()
-                (deferred.extend if defer_marks else store.mark_indexed)(batch)
-                batch, batch_passages = [], 0
-                writer = search_index.open_writer(gen_path)
-        writer.commit()
+        while more:
+            # One write batch a pass, committed when it is full or the texts run out.
+            batch, batch_passages, more = [], 0, False
+            with engine.batch(gen_path) as writer:
+                for doc, result in texts:
+                    done += 1
+                    progress(done, len(todo), doc.original_name)
+                    if isinstance(result, ExtractError):
+                        _record_failure(store, writer, doc, result, summary)
+                        continue
+                    # An indexed report stays visible to readers while a rebuild redoes it.
+                    store.set_extracted(
+                        doc.sha256,
+                        pages=len(result.pages),
+                        extractor=result.extractor,
+                        status="indexed" if doc.status == "indexed" else "pending",
+                        error=None,
+                    )
+                    store.set_page_sources(doc.sha256, result)
+                    count = _index_one(store, writer, doc, result)
+                    summary.indexed += 1
+                    summary.passages += count
+                    batch.append(doc.sha256)
+                    batch_passages += count
+                    if (
+                        len(batch) >= COMMIT_EVERY_REPORTS
+                        or batch_passages >= COMMIT_EVERY_PASSAGES
+                    ):
+                        more = True
+                        break
+            (deferred.extend if defer_marks else store.mark_indexed)(batch)
+        return deferred
     except (OSError, sqlite3.Error) as exc:
         # A full disk or a permission: keep what was committed, say why the run stopped.
-        search_index.cancel_quietly(writer)
         if isinstance(exc, OSError) and not exc.filename:
             exc.filename = str(gen_path)  # Whoosh's failed writes name no file
         summary.indexed -= len(batch)
         summary.passages -= batch_passages
         summary.stopped = str(faults.explain(store.home, exc) or exc)
         return deferred
-    except BaseException:
-        writer.cancel()
-        raise
-    (deferred.extend if defer_marks else store.mark_indexed)(batch)
-    return deferred
 
 
 def _record_failure(
-    store: Store, writer, doc: Document, error: ExtractError, summary: IndexSummary
+    store: Store, batch: WriteBatch, doc: Document, error: ExtractError, summary: IndexSummary
 ) -> None:
-    from . import index as search_index
-
     status = error.status
     # Name the file as the user knows it, not by its content-addressed storage name.
     message = str(error).replace(Path(doc.path).name, doc.original_name)
     store.set_extracted(doc.sha256, pages=None, extractor=None, status=status, error=message)
     store.set_page_sources(doc.sha256, None)
-    search_index.delete_report(writer, doc.sha256)
+    batch.drop_report(doc.sha256)
     if status == "needs_ocr":
         summary.needs_ocr.append(dataclasses.replace(doc, status=status, error=message))
     else:

@@ -125,7 +125,7 @@ def passage_stems(passages: Sequence[ReportPassage]) -> list[tuple[str, ...]]:
     """Each passage's index terms in order (the text field's analyzer: lower-cased, stemmed),
     so that a query's words can be looked up in a report's passages without analysing them
     again for each query."""
-    from .search import query_schema
+    from .engine import text_tokens
 
-    analyzer = query_schema()["text"].analyzer
-    return [tuple(token.text for token in analyzer(p.text)) for p in passages]
+    tokens = text_tokens()
+    return [tuple(term for term, _start, _end in tokens(p.text)) for p in passages]

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import index as search_index
 from . import reviews, tagging
 from .config import Home
 from .errors import UsageError
+from .facets import TAG_FACETS
 from .models import Document, ReportTag
 from .search import SearchRequest, matching_reports
 from .store import Store, write_atomically
@@ -76,7 +76,7 @@ class _Reports:
     tags: dict[str, list[ReportTag]]
 
     def values(self, sha: str, field: str) -> list:
-        if field in search_index.TAG_FACETS:
+        if field in TAG_FACETS:
             found = [t.term_id for t in self.tags.get(sha, ()) if t.facet == field]
             return found or [None]
         value = getattr(self.documents[sha], field)
@@ -170,10 +170,9 @@ def cooccurrence(
     Without, derived terms (such as toxic_trio itself) are left out and only combinations that
     occur are listed, most frequent first.
     """
-    if facet not in search_index.TAG_FACETS:
+    if facet not in TAG_FACETS:
         raise UsageError(
-            f"--cooccurrence {facet!r} is not a tag facet; use one of: "
-            f"{', '.join(search_index.TAG_FACETS)}"
+            f"--cooccurrence {facet!r} is not a tag facet; use one of: {', '.join(TAG_FACETS)}"
         )
     taxonomy = tagging.load_taxonomy()
     wanted = list(dict.fromkeys(terms))

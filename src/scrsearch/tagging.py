@@ -21,11 +21,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .localities import Locality, all_regions, locality_record, region_name
 from .metadata import infer_metadata, metadata_from_link_text
 from .models import PassageTag, ReportTag
+
+if TYPE_CHECKING:
+    from .config import Home
+    from .models import Document
 
 __all__ = [
     "FACETS",
@@ -534,3 +539,29 @@ def report_tags(
 def min_passages(passages_total: int) -> int:
     """How many passages must show a term for it to apply to a report of this length."""
     return max(MIN_PASSAGES, math.ceil(MIN_SHARE * passages_total))
+
+
+def explain_tags(home: Home, doc: Document, tags: Sequence[ReportTag]) -> list[dict]:
+    """For each of a report's tags, the cues that produced it and how often."""
+    from .passages import split_passages
+    from .store import Store
+
+    with Store(home) as store:
+        text = store.cached_text(doc.sha256)
+    if text is None:
+        return []
+    cues: dict[str, Counter] = {}
+    for passage in split_passages(doc.sha256, text.pages):
+        for tag in tag_passage(passage.text):
+            cues.setdefault(tag.term_id, Counter())[tag.cue.lower()] += 1
+    return [
+        {
+            "id": t.term_id,
+            "facet": t.facet,
+            "passages": t.passages,
+            "cues": [
+                {"cue": c, "count": n} for c, n in cues.get(t.term_id, Counter()).most_common(8)
+            ],
+        }
+        for t in tags
+    ]

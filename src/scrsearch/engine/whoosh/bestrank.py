@@ -30,8 +30,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import whooshfix
-from .query import BestMatch
+from ...query import BestMatch
+from . import fastpaths
+from .reports import segment_reports
 
 #: Weight of a report's 2nd, 3rd, ... best passages: SUPPORT_DECAY ** rank (up to SUPPORT_K).
 SUPPORT_DECAY = 0.3
@@ -56,6 +57,13 @@ _REPORT_NUMBERS: dict[str, int] = {}
 _REPORT_SHAS: list[str] = []
 #: Per segment: docnum -> report number (numpy).
 _SEGMENT_NUMBERS: dict[str, np.ndarray] = {}
+
+
+def forget_numbers() -> None:
+    """Drop the report numbering and the segments' report-number columns."""
+    _REPORT_NUMBERS.clear()
+    _REPORT_SHAS.clear()
+    _SEGMENT_NUMBERS.clear()
 
 
 def _report_numbers(reader, shas: list[str]) -> np.ndarray:
@@ -124,8 +132,6 @@ def rank_best(
     """
     from whoosh import query as wq
 
-    from .search import _segment_reports  # a segment's docnum -> report column
-
     concepts = list(best.concepts)
     k = len(concepts)
     context = searcher.context()
@@ -138,14 +144,14 @@ def rank_best(
         size = reader.doc_count_all()
         if not size:
             continue
-        numbers = _report_numbers(reader, _segment_reports(reader))
+        numbers = _report_numbers(reader, segment_reports(reader))
         scores = np.zeros((k, size), dtype=np.float32)
         term_scores = _TermScores(leaf, reader, context)
         for c, concept in enumerate(concepts):
             row = scores[c]
             for form in concept.forms:
                 if concept.required and len(form.terms) > 1:  # a "phrase": exactly
-                    found = whooshfix.phrase_scores(
+                    found = fastpaths.phrase_scores(
                         leaf, wq.Phrase("text", list(form.terms)), context
                     )
                     if not found:
@@ -263,8 +269,8 @@ class _TermScores:
     def positions(self, term: str, docnums: list[int]) -> dict[int, list[int]]:
         """A term's positions in some of the segment's passages (ascending docnums)."""
         if term in self.blocks:
-            return whooshfix.block_positions(self.reader, "text", term, self.blocks[term], docnums)
-        return whooshfix.term_positions(self.reader, "text", term, docnums)
+            return fastpaths.block_positions(self.reader, "text", term, self.blocks[term], docnums)
+        return fastpaths.term_positions(self.reader, "text", term, docnums)
 
     def of(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         cached = self.cache.get(term)
@@ -274,12 +280,12 @@ class _TermScores:
 
     def _read(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         blocks = self.blocks[term] = []
-        found = whooshfix.term_postings(self.leaf, "text", term, self.context, blocks)
+        found = fastpaths.term_postings(self.leaf, "text", term, self.context, blocks)
         if found is None or not len(found[0]):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         ids, tfs, scorer = found
         if self.norms is None:
-            self.norms = whooshfix.length_norms(
+            self.norms = fastpaths.length_norms(
                 self.reader, "text", scorer.K1, scorer.B, scorer.avgfl
             )
         if self.norms is None:  # no length column: Whoosh's own scorer, one by one
@@ -328,7 +334,7 @@ def _form_mask(term_scores: _TermScores, form, size: int) -> np.ndarray:
     if len(form.terms) == 1:
         mask[term_scores.of(form.terms[0])[0]] = True
     else:
-        found = whooshfix.phrase_scores(
+        found = fastpaths.phrase_scores(
             term_scores.leaf, wq.Phrase("text", list(form.terms)), term_scores.context, scored=False
         )
         if found:
@@ -450,8 +456,8 @@ def _form_starts(terms: tuple[str, ...], spots: dict) -> list[int]:
 @lru_cache(maxsize=1)
 def _stop_terms() -> frozenset[str]:
     """The stop words as the index holds them ("was" is stored as "wa")."""
-    from .index import _text_analyzer
-    from .query import stop_words
+    from ...query import stop_words
+    from .generations import _text_analyzer
 
     analyzer = _text_analyzer()
     return frozenset(t.text for word in stop_words() for t in analyzer(word))

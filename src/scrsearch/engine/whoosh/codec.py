@@ -30,6 +30,7 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
+from bisect import bisect_left
 from itertools import accumulate, pairwise
 
 from whoosh.codec.whoosh3 import (
@@ -39,6 +40,7 @@ from whoosh.codec.whoosh3 import (
     W3PostingsWriter,
 )
 from whoosh.formats import Positions
+from whoosh.matching import ReadTooFar
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 #: data length, 1 for a term's last block (else 0), first id, last id, posting count,
@@ -193,6 +195,27 @@ class FlatLeafMatcher(W3LeafMatcher):
     """W3LeafMatcher reading flat blocks: the header is unpacked with one struct call, the
     ids and weights are arrays read in C, and a value is sliced only when asked for."""
 
+    def skip_to(self, targetid):
+        """W3LeafMatcher.skip_to with a binary search inside the block.
+
+        Whoosh steps through a block one posting at a time (`while id() < target: next()`),
+        two Python calls a posting; a phrase or an AND with a common word skips through most
+        of that word's postings this way (half the time of a phrase search). Blocks are
+        skipped as before.
+        """
+        if not self.is_active():
+            raise ReadTooFar
+        if targetid <= self.id():
+            return
+        if targetid > self._maxid:
+            self._skip_to_block(lambda: targetid > self._maxid)
+            if not self.is_active():
+                return
+        if self._ids is None:
+            self._read_ids()
+        # The block's last id is its maxid >= targetid, so the position is inside this block.
+        self._i = bisect_left(self._ids, targetid, self._i)
+
     def _goto(self, position):
         self._position = position  # where this block starts (block_arrays' callers jump back)
         self._data = None
@@ -287,3 +310,9 @@ class FlatLeafMatcher(W3LeafMatcher):
         typecode = "H" if kind == _VALUES_SHORT else "I"
         ends_end = start + count * array(typecode).itemsize
         self._values = _Values(data, _unpack(typecode, data[start:ends_end]), ends_end)
+
+
+# An index's table of contents pickles its codec and formats by their module path; indexes
+# written before the engine had its own package name them `scrsearch.postings.*`. The old
+# path stays an alias of this module so they open without a rebuild.
+sys.modules.setdefault("scrsearch.postings", sys.modules[__name__])

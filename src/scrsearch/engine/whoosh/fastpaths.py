@@ -1,9 +1,9 @@
-"""Fixes to Whoosh 2.7 where profiling showed it spending our users' time.
+"""Our own evaluation of Whoosh queries where profiling showed Whoosh spending our users' time.
 
-Whoosh is pure Python and no longer maintained, so these are applied here, each kept small
-and checked by tests against Whoosh's own code path: the speed fixes give exactly Whoosh's
-answers, only sooner; one fixes a wrong answer (`_and_not_first`). `apply()` is idempotent
-and called when scrsearch.index is imported.
+Matching sets (`matching_docnums`), exact phrases and bulk BM25F scoring read posting blocks
+directly, and are checked by tests against Whoosh's own matchers: they give Whoosh's answers,
+only sooner. Nothing here changes a Whoosh class (patches.py holds our query and matcher
+subclasses).
 """
 
 from __future__ import annotations
@@ -11,102 +11,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
-from whoosh.matching import ReadTooFar
-from whoosh.matching.binary import AndNotMatcher
-from whoosh.query.spans import Span, SpanNear2
 from whoosh.scoring import BM25FScorer, WeightLengthScorer
 from whoosh.util.numeric import byte_to_length
-
-_original_skip_to = W3LeafMatcher.skip_to
-_original_phrase_spans = SpanNear2.SpanNear2Matcher._get_spans
-_original_and_not_first = AndNotMatcher._find_first
-
-
-def _and_not_first(self):
-    """AndNotMatcher._find_first that moves the excluded side up to the first candidate.
-
-    A bug, not speed: Whoosh only checks whether the two sides start on the same document,
-    so when the excluded word's postings start earlier, the first document of the wanted
-    side is returned even if it holds the excluded word (`child -police` matched the first
-    passage with both words).
-    """
-    if self.a.is_active() and self.b.is_active():
-        self._find_next()
-
-
-def _skip_to(self, targetid):
-    """W3LeafMatcher.skip_to with a binary search inside the block.
-
-    Whoosh steps through a block one posting at a time (`while id() < target: next()`), two
-    Python calls a posting; a phrase or an AND with a common word skips through most of that
-    word's postings this way (half the time of a phrase search). Blocks are skipped as before.
-    """
-    if not self.is_active():
-        raise ReadTooFar
-    if targetid <= self.id():
-        return
-    if targetid > self._maxid:
-        self._skip_to_block(lambda: targetid > self._maxid)
-        if not self.is_active():
-            return
-    if self._ids is None:
-        self._read_ids()
-    # The block's last id is its maxid >= targetid, so the position is inside this block.
-    self._i = bisect_left(self._ids, targetid, self._i)
-
-
-def _phrase_spans(self):
-    """SpanNear2Matcher._get_spans for an exact phrase (slop 1, ordered, words adjacent).
-
-    Whoosh pairs every span of one word with every nearby span of the next through Span
-    objects, a bisect and a distance check each; an exact phrase only asks whether word i
-    is at position p + i, which sets answer directly. Other span queries keep Whoosh's code.
-    """
-    ms = self.ms
-    exact = getattr(self, "_exact_phrase", None)
-    if exact is None:  # the matchers' formats do not change: decide once per matcher
-        exact = self._exact_phrase = (
-            self.slop == 1
-            and self.ordered
-            and self.mindist == 1
-            and all(m.supports("positions") and not m.supports("characters") for m in ms)
-        )
-    if not exact:
-        return _original_phrase_spans(self)
-    starts = set(ms[0].value_as("positions"))
-    for i in range(1, len(ms)):
-        if not starts:
-            return []
-        starts.intersection_update([p - i for p in ms[i].value_as("positions")])
-    last = len(ms) - 1
-    return [Span(p, p + last) for p in sorted(starts)]
-
-
-#: (class, attribute, our version, Whoosh's): the fixes that only make Whoosh faster.
-_SPEEDUPS = (
-    (W3LeafMatcher, "skip_to", _skip_to, _original_skip_to),
-    (SpanNear2.SpanNear2Matcher, "_get_spans", _phrase_spans, _original_phrase_spans),
-)
-#: The fixes of wrong answers.
-_BUGFIXES = ((AndNotMatcher, "_find_first", _and_not_first, _original_and_not_first),)
-
-
-def apply() -> None:
-    for owner, name, ours, _whooshs in _SPEEDUPS + _BUGFIXES:
-        setattr(owner, name, ours)
-
-
-def restore_speedups() -> None:
-    """Whoosh's own code again where a fix is only for speed (tests compare the two)."""
-    for owner, name, _ours, whooshs in _SPEEDUPS:
-        setattr(owner, name, whooshs)
-
-
-def restore_all() -> None:
-    """Whoosh exactly as released, bugs included (for the test that shows the bug)."""
-    for owner, name, _ours, whooshs in _SPEEDUPS + _BUGFIXES:
-        setattr(owner, name, whooshs)
-
 
 # -- document lengths in memory -----------------------------------------------------------------
 
@@ -149,6 +55,11 @@ class LengthTable:
 
 #: Per segment (segments never change once written): its length columns in memory.
 _SEGMENT_LENGTHS: dict[str, LengthTable] = {}
+
+
+def forget_lengths() -> None:
+    """Drop the length columns kept in memory."""
+    _SEGMENT_LENGTHS.clear()
 
 
 def lengths_in_memory(searcher) -> None:

@@ -20,8 +20,8 @@ import re
 import time
 from pathlib import Path
 
-from .errors import IndexDamaged
-from .store import sha256_of_file, write_atomically
+from ...errors import IndexDamaged
+from ...store import sha256_of_file, write_atomically
 
 SUFFIX = ".manifest.json"
 _TOC = re.compile(r"^_MAIN_(\d+)\.toc$")
