@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from httpserver import LocalServer
 from scrsearch import check as checking
-from scrsearch import index as search_index
+from scrsearch.engine import open_engine
 from scrsearch import pipeline
 from scrsearch.cli import main
 from scrsearch.config import Home
@@ -68,7 +68,7 @@ def test_a_corrupted_original_is_named_by_sha256_and_flagged_on_repair(fresh, tm
     with Store(fresh) as store:
         flagged = store.document(doc.sha256)
     assert flagged.status == "failed" and "no URL" in flagged.error
-    assert doc.sha256 not in search_index.indexed_sha256s(fresh)
+    assert doc.sha256 not in open_engine(fresh).live_reports()
     # the advice works: add a good copy again, retry, and all is well
     good = tmp_path / "good.pdf"
     good.write_bytes(pristine)
@@ -80,9 +80,8 @@ def test_a_corrupted_original_is_named_by_sha256_and_flagged_on_repair(fresh, tm
 
 def test_a_missing_index_entry_is_found_and_repaired(fresh):
     doc = documents(fresh)[2]
-    writer = search_index.open_writer(search_index.current_generation(fresh).path)
-    search_index.delete_report(writer, doc.sha256)
-    writer.commit()
+    with open_engine(fresh).batch() as batch:
+        batch.drop_report(doc.sha256)
     # the lexicon may still list it until a merge: check must look at live documents
     result = cli(fresh)
     assert result.exit_code == 1
@@ -109,7 +108,7 @@ def test_a_missing_original_and_a_report_unknown_to_the_catalogue(fresh):
     repaired = checking.check(fresh, repair=True, fetcher=Fetcher(delay=0))
     unknown = next(p for p in repaired.problems if p.kind == "not_in_catalogue")
     assert unknown.fixed and unknown.repair == "removed from the index"
-    live = search_index.indexed_sha256s(fresh)
+    live = open_engine(fresh).live_reports()
     assert docs[3].sha256 not in live
 
 

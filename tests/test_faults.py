@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scrsearch import index as search_index
-from scrsearch import manifest
+from scrsearch.engine import open_engine
+from scrsearch.engine.whoosh import generations as search_index
+from scrsearch.engine.whoosh import manifest
 from scrsearch.cli import main
 from scrsearch.config import Home
 from scrsearch.pipeline import add_paths, run_index
@@ -311,7 +312,7 @@ def test_a_kill_during_the_first_build_keeps_its_committed_batches(tmp_path, cor
     assert kept >= 4, "the committed batches of a first build survive a kill"
     with Store(home) as store:
         marked = {d.sha256 for d in store.documents(["indexed"])}
-    assert marked <= search_index.indexed_sha256s(home)
+    assert marked <= open_engine(home).live_reports()
     assert reports_shown(home) == kept, "what was committed is searchable"
     summary = run_index(home)
     assert summary.rebuilt is False and summary.unchanged == kept, "the next run goes on"

@@ -35,7 +35,7 @@ import pytest
 
 from httpserver import LocalServer, Reply, board_source_toml, html_reply
 from pdfmaker import pdf_file
-from scrsearch import index as search_index
+from scrsearch.engine.whoosh import generations as search_index
 from scrsearch import ocr
 from scrsearch.config import Home
 from scrsearch.passages import split_passages

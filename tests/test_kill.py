@@ -12,7 +12,8 @@ from collections import Counter
 
 import pytest
 
-from scrsearch import index as search_index
+from scrsearch.engine import open_engine
+from scrsearch.engine.whoosh import generations as search_index
 from scrsearch.config import Home
 from scrsearch.passages import split_passages
 from scrsearch.pipeline import add_paths, run_index
@@ -57,7 +58,7 @@ def test_sigkill_during_index_leaves_a_good_index(tmp_path, corpus_dir, seed):
     with Store(home) as store:
         marked = {d.sha256 for d in store.documents(["indexed"])}
     if marked:
-        assert marked <= search_index.indexed_sha256s(home), "catalogue ahead of the index"
+        assert marked <= open_engine(home).live_reports(), "catalogue ahead of the index"
 
     # The next run finishes the job: every letter indexed exactly once.
     summary = run_index(home)
@@ -65,7 +66,7 @@ def test_sigkill_during_index_leaves_a_good_index(tmp_path, corpus_dir, seed):
     with Store(home) as store:
         indexed = {d.sha256 for d in store.documents(["indexed"])}
         assert len(indexed) == len(letters)
-    assert search_index.indexed_sha256s(home) == indexed
+    assert open_engine(home).live_reports() == indexed
     ix = search_index.open_for_reading(home)
     with ix.searcher() as searcher:
         per_report = Counter(f["sha256"] for f in searcher.all_stored_fields())

@@ -8,7 +8,9 @@ import shutil
 import pytest
 
 from conftest import missing_tesseract
-from scrsearch import index as search_index
+from scrsearch.engine import open_engine
+from scrsearch.engine.whoosh import generations as search_index
+from scrsearch.engine.whoosh import writing
 from scrsearch.config import Home
 from scrsearch.errors import UsageError
 from scrsearch.pipeline import add_paths, run_index
@@ -61,11 +63,11 @@ def test_adding_one_file_indexes_only_it(tmp_path, corpus_dir):
     add_paths(home, letters[:2])
     first = run_index(home)
     assert first.indexed == 2
-    before = search_index.indexed_sha256s(home)
+    before = open_engine(home).live_reports()
     added = add_paths(home, [letters[2]])
     second = run_index(home)
     assert second.indexed == 1 and second.unchanged == 2
-    after = search_index.indexed_sha256s(home)
+    after = open_engine(home).live_reports()
     assert after == before | {added.new[0].sha256}
 
 
@@ -74,11 +76,11 @@ def test_rebuild_switches_generation_and_keeps_everything(tmp_path, corpus_dir):
     add_paths(home, sorted((corpus_dir / "ofsted-jtai").rglob("*.pdf"))[:2])
     run_index(home)
     old = search_index.current_generation(home)
-    before = search_index.indexed_sha256s(home)
+    before = open_engine(home).live_reports()
     rebuilt = run_index(home, rebuild=True)
     new = search_index.current_generation(home)
     assert rebuilt.rebuilt and new.name != old.name and not old.path.exists()
-    assert search_index.indexed_sha256s(home) == before
+    assert open_engine(home).live_reports() == before
 
 
 def test_schema_version_mismatch_rebuilds(tmp_path, corpus_dir):
@@ -115,11 +117,11 @@ def _segments(home: Home) -> list:
     return list(ix._segments())
 
 
-@pytest.mark.parametrize("merge_below", [search_index.MERGE_BELOW_PASSAGES, 1])
+@pytest.mark.parametrize("merge_below", [writing.MERGE_BELOW_PASSAGES, 1])
 def test_incremental_runs_merge_only_small_segments(tmp_path, corpus_dir, monkeypatch, merge_below):
     """Each run commits a segment: small ones are merged so they do not pile up; big ones
     (everything, when the threshold is 1 passage) are never rewritten."""
-    monkeypatch.setattr(search_index, "MERGE_BELOW_PASSAGES", merge_below)
+    monkeypatch.setattr(writing, "MERGE_BELOW_PASSAGES", merge_below)
     home = Home(tmp_path / "home").ensure()
     letters = sorted((corpus_dir / "ofsted-jtai").rglob("*.pdf"))[:5]
     passages = 0

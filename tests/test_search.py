@@ -160,7 +160,7 @@ def test_json_contract(home):
 
 def test_a_long_lived_process_sees_new_reports_and_deletions(tmp_path, corpus_dir):
     """Searches in one process keep their index open; commits elsewhere must still show."""
-    from scrsearch import index as search_index
+    from scrsearch.engine import open_engine
 
     fresh = Home(tmp_path / "home").ensure()
     letters = sorted((corpus_dir / "ofsted-jtai").rglob("*.pdf"))[:3]
@@ -171,10 +171,9 @@ def test_a_long_lived_process_sees_new_reports_and_deletions(tmp_path, corpus_di
     run_index(fresh)
     after = search(fresh, SearchRequest("children", limit=0))
     assert after["total"] == before + 1
-    writer = search_index.open_writer(search_index.current_generation(fresh).path)
     gone = search(fresh, SearchRequest("children", limit=1))["results"][0]["sha256"]
-    search_index.delete_report(writer, gone)
-    writer.commit()
+    with open_engine(fresh).batch() as batch:  # written by another engine object: no cache
+        batch.drop_report(gone)
     counted = search(fresh, SearchRequest("children", limit=10))
     assert gone not in {r["sha256"] for r in counted["results"]}
     assert counted["total"] == before
@@ -185,12 +184,13 @@ def _exhaustive(home: Home, text: str, filters=None):
     what the one-pass ranking of `search` must agree with."""
     from collections import Counter
 
-    from scrsearch.index import open_for_reading
-    from scrsearch.search import _allowed_reports, _Catalogue, parse_query
+    from scrsearch.engine.whoosh.generations import open_for_reading
+    from scrsearch.engine.whoosh.translate import parse_query
+    from scrsearch.report_catalogue import ReportCatalogue
 
     ix = open_for_reading(home)
-    catalogue = _Catalogue.load(home)
-    allowed = _allowed_reports(catalogue, filters or make_filters())
+    catalogue = ReportCatalogue.load(home)
+    allowed = catalogue.allowed(filters or make_filters())
     best: dict[str, float] = {}
     counts: Counter = Counter()
     with ix.searcher() as searcher:
@@ -218,7 +218,7 @@ def _exhaustive(home: Home, text: str, filters=None):
 def test_ranking_and_counts_match_scoring_every_passage(home, text, filter_args, path, monkeypatch):
     """The strict ranking (`--all-words`: every word in one passage, the best passage's
     BM25F) agrees with Whoosh scoring every passage."""
-    from scrsearch import search as search_module
+    from scrsearch.engine.whoosh import strict as search_module
 
     if path == "ranking pass":  # the block-skipping _TopReports, whatever the match count
         monkeypatch.setattr(search_module, "SCORE_EACH_LIMIT", 0)
@@ -293,7 +293,7 @@ def test_browsing_shows_each_reports_first_tagged_passages(home, tags):
     a requested tag: checked against Whoosh asked directly for the report's tagged passages."""
     from whoosh import query as wq
 
-    from scrsearch.index import open_for_reading
+    from scrsearch.engine.whoosh.generations import open_for_reading
 
     filters = make_filters(**tags)
     payload = search(home, SearchRequest("", filters=filters, limit=8))

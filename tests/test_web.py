@@ -391,7 +391,7 @@ def test_serve_on_another_host_warns_there_is_no_login(web_home):
 
 def test_report_passages_listed_for_a_query_are_those_the_highlighter_marks(web_home):
     from scrsearch.report_detail import passage_stems, report_passages, show_report
-    from scrsearch.search import Highlighter, parse_query, query_schema
+    from scrsearch.engine import strict_highlighter
     from scrsearch.web.markup import matching_passages
 
     report_id = json.loads(cli(web_home, "search", "strategy meetings", "--format", "json"))[
@@ -400,16 +400,15 @@ def test_report_passages_listed_for_a_query_are_those_the_highlighter_marks(web_
     shown = show_report(web_home, report_id)
     passages = report_passages(shown.text, shown.doc.sha256)
     stems = passage_stems(passages)
-    schema = query_schema()
     queries = ("child", "safeguard*", '"strategy meetings"', "police OR housing",
                "meetings -police", '"voice of the child" neglect', "title:inspection")  # fmt: skip
     for query in queries:
-        highlighter = Highlighter(parse_query(query, schema), schema)
+        highlighter = strict_highlighter(query)
         every = [i for i, p in enumerate(passages) if highlighter.spans(p.text)]
         assert matching_passages(highlighter, passages, stems) == every, query
         assert every or query == "title:inspection", query
     # A query of report fields only marks no words: the page lists every passage.
-    only_fields = Highlighter(parse_query("theme:neglect", schema), schema)
+    only_fields = strict_highlighter("theme:neglect")
     assert matching_passages(only_fields, passages, stems) == list(range(len(passages)))
 
 

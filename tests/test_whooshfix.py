@@ -6,11 +6,17 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
-from scrsearch import whooshfix
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3LeafMatcher
+
 from scrsearch.config import Home
-from scrsearch.index import current_generation, open_writer
+from scrsearch.engine.whoosh.codec import FlatLeafMatcher
+from scrsearch.engine.whoosh import fastpaths as whooshfix
+from scrsearch.engine.whoosh.generations import current_generation
+from scrsearch.engine.whoosh.patches import ExcludingAndNot, scoped
+from scrsearch.engine.whoosh.translate import parse_query
+from scrsearch.engine.whoosh.writing import open_writer
 from scrsearch.pipeline import add_paths, run_index
-from scrsearch.search import parse_query
 
 QUERIES = [
     "children",
@@ -48,31 +54,53 @@ def ix(tmp_path_factory, corpus_dir):
     return index
 
 
-def _everything(ix, text: str) -> list[tuple[int, float]]:
+def _everything(ix, q) -> list[tuple[int, float]]:
     with ix.searcher() as searcher:
-        results = searcher.search(parse_query(text, ix.schema), limit=None)
+        results = searcher.search(q, limit=None)
         return [(docnum, round(score, 9)) for docnum, score in results.items()]
 
 
-@pytest.fixture
-def whoosh_without_speedups():
-    whooshfix.restore_speedups()
-    yield
-    whooshfix.apply()
+def _only_and_not_fixed(q):
+    """A parsed query with Whoosh's own classes but for the AndNot fix (a wrong answer)."""
+
+    def fix(node):
+        if type(node) is wq.AndNot:
+            return ExcludingAndNot(node.a, node.b)
+        return node
+
+    return q.accept(fix)
 
 
 @pytest.mark.parametrize("text", QUERIES)
-def test_matches_and_scores_are_whooshs_own(ix, text, request):
-    ours = _everything(ix, text)
-    request.getfixturevalue("whoosh_without_speedups")
-    theirs = _everything(ix, text)
+def test_matches_and_scores_are_whooshs_own(ix, text):
+    q = parse_query(text, ix.schema)
+    ours = _everything(ix, scoped(q))
+    theirs = _everything(ix, _only_and_not_fixed(q))
     assert ours, f"{text!r} should match something in the corpus"
     assert ours == theirs
 
 
+def test_importing_scrsearch_changes_no_whoosh_class():
+    """Our fixes are subclasses put in place by query translation: Whoosh's own classes are
+    as released for other code in the same process."""
+    import scrsearch.cli  # noqa: F401
+    import scrsearch.engine.whoosh  # noqa: F401
+    from whoosh.matching.binary import AndNotMatcher
+    from whoosh.query.spans import SpanNear2
+
+    for owner, name in (
+        (W3LeafMatcher, "skip_to"),
+        (SpanNear2.SpanNear2Matcher, "_get_spans"),
+        (AndNotMatcher, "_find_first"),
+        (wq.Phrase, "matcher"),
+        (wq.AndNot, "matcher"),
+    ):
+        assert getattr(owner, name).__module__.startswith("whoosh."), (owner, name)
+
+
 @pytest.mark.parametrize("text", QUERIES)
 def test_matching_docnums_are_the_matchers_ids(ix, text):
-    q = parse_query(text, ix.schema)
+    q = scoped(parse_query(text, ix.schema))
     with ix.searcher() as searcher:
         for leaf, _offset in searcher.leaf_searchers():
             matcher = q.matcher(leaf, leaf.boolean_context())
@@ -104,12 +132,8 @@ def test_excluded_words_are_excluded_from_the_first_match_too(tmp_path, ix):
     q = parse_query("child -police", small.schema)
     with small.searcher() as searcher:
         leaf = searcher
-        fixed = set(q.matcher(leaf, leaf.boolean_context()).all_ids())
-        whooshfix.restore_all()
-        try:
-            released = set(q.matcher(leaf, leaf.boolean_context()).all_ids())
-        finally:
-            whooshfix.apply()
+        fixed = set(scoped(q).matcher(leaf, leaf.boolean_context()).all_ids())
+        released = set(q.matcher(leaf, leaf.boolean_context()).all_ids())
         assert fixed == whooshfix.matching_docnums(leaf, q) == {2}
     assert released == {1, 2}, "Whoosh as released lets the passage with both words through"
 
@@ -123,18 +147,18 @@ def test_skip_to_lands_where_whoosh_lands(ix):
                 if ("text", word) not in reader:
                     continue
                 landed = []
-                for fix in (True, False):
-                    (whooshfix.apply if fix else whooshfix.restore_speedups)()
+                for skip_to in (FlatLeafMatcher.skip_to, W3LeafMatcher.skip_to):
                     matcher = reader.postings("text", word)
+                    matcher = getattr(matcher, "child", matcher)  # unwrapped from deletions
+                    assert isinstance(matcher, FlatLeafMatcher)
                     ids = []
                     for target in targets:
                         if not matcher.is_active():
                             break
-                        matcher.skip_to(target)
+                        skip_to(matcher, target)
                         if matcher.is_active():
                             ids.append((matcher.id(), matcher.weight()))
                     landed.append(ids)
-                whooshfix.apply()
                 assert landed[0] and landed[0] == landed[1]
 
 
