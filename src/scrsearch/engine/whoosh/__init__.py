@@ -1,0 +1,1 @@
+"""The Whoosh implementation of the search engine."""
