@@ -22,7 +22,7 @@ and PlusMinusPlugin), so it copies Whoosh's odd cases; the equivalence tests hol
 - A wildcard joins the text touching it: `"a b"*` is the prefix `a b`.
 - `word^2` boosts, `word ^2` is the word "^2" at the top level (inside brackets it boosts);
   `(a b)^2 AND c` boosts c too (AND joins an existing bracket group).
-- `NOT NOT a`, `a ANDNOT OR b` cannot be understood.
+- `NOT NOT a` and `NOT AND b` cannot be understood; `a ANDNOT OR b` is `a b`.
 """
 
 from __future__ import annotations
@@ -463,14 +463,20 @@ def _operators(group: _Group) -> _Group:
     return group
 
 
-def _built(node) -> Node:
+def _built(node, operand: bool = False) -> Node:
     """The frozen tree; a mark left over is a part Whoosh could not turn into a query."""
     if isinstance(node, _Mark):
         raise _Unparsable(node.kind)
     if not isinstance(node, _Group):
         return node
-    items = tuple(_built(n) for n in node)
+    items = tuple(_built(n, node.kind in _BINARY) for n in node)
     if node.kind in ("and", "or"):
+        # A group of one leaf is that leaf, but not beside ANDNOT & co. (there an empty
+        # group, its words analyzed away, voids the query where a missing operand is
+        # skipped). Groups stay: Whoosh's normalize resets boosts inside nested groups.
+        single = len(items) == 1 and isinstance(items[0], (*_TEXTS, Range, Every, Not))
+        if single and node.boost == 1.0 and not operand:
+            return items[0]
         return (And if node.kind == "and" else Or)(items, node.boost)
     if node.kind == "not" and items:
         return Not(items[0])
