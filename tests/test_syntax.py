@@ -210,3 +210,13 @@ def test_the_tree_is_words_as_typed():
     )
     assert syntax.parse("year:[2015 TO 2018]") == syntax.Range("year", "2015", "2018")
     assert syntax.parse("safe*") == syntax.Prefix(None, "safe")
+
+
+def test_check_finds_malformed_queries_without_the_engine():
+    syntax.check("neglect OR (abuse NOT police)")
+    for bad in ('"unclosed', "foo:bar", "neglect OR (abuse -police)", "*ing", "neglect OR"):
+        with pytest.raises(QueryError):
+            syntax.check(bad)
+    syntax.check("...")  # no words only once analyzed: the engine says so
+    with pytest.raises(QueryError, match="has no words"):
+        translate.parse_query("...", SCHEMA)

@@ -255,6 +255,12 @@ def parse(text: str, known_fields: frozenset[str] = FIELD_NAMES) -> Node | None:
         raise QueryError(f"could not understand the query {text!r}: simplify it") from None
 
 
+def check(text: str) -> None:
+    """Raise QueryError for a malformed query: all but "has no words" (words that analyze
+    away, such as `...` or a lone `-word`), which needs the engine's analyzers."""
+    parse(text)
+
+
 def _tokens(text: str) -> list:
     """Leaves and marks in the order of the text; text between tokens is a word."""
     found, word_start, pos = [], 0, 0
