@@ -1,19 +1,22 @@
 """The strict query syntax, read into our own small tree without any search engine.
 
-    query    := item*                          side by side: AND (the loosest binding)
-    item     := [+|-] operand                  +: required (the rest optional); -: excluded
-    operand  := NOT operand | operand AND operand | operand OR operand
-              | operand ANDNOT operand | operand ANDMAYBE operand | operand REQUIRE operand
-    operand  := [field:] primary [^boost]      NOT binds tightest, then AND, OR, ANDNOT, ...
+    query    := item*                          side by side: AND, the loosest binding
+    item     := [+|-] expr                     top level only: + required (the rest
+                                               optional), - excluded
+    expr     := NOT expr | expr (AND|OR|ANDNOT|ANDMAYBE|REQUIRE) expr | unit
+                                               binding in that order, NOT the tightest
+    unit     := [field:] primary [^boost]
     primary  := word | 'quoted words' | "phrase"[~slop] | wo*d | wo?d | [a TO b] | {a TO b}
-              | ( query )
+              | *:* | ( query )
 
 `parse` returns a tree of frozen dataclasses (Term, Phrase, Prefix, Wildcard, Range, Every,
 And, Or, Not, AndNot, AndMaybe, Require); a leaf whose field is None searches the default
 fields. The tree is word-level: the engine analyzes each leaf with its field's analyzer.
 
-It reads exactly what Whoosh's MultifieldParser read for search.py (its plugins, their order
-and PlusMinusPlugin), so it copies Whoosh's odd cases; the equivalence tests hold it to that:
+It reads exactly what Whoosh's MultifieldParser read for search.py: a tokenizer with Whoosh's
+taggers in their order, then one function per Whoosh filter in its order (brackets,
+wildcards, fields, boosts, + and -, operators). So it copies Whoosh's odd cases, and the
+equivalence tests (tests/test_syntax.py) hold it to that:
 - `+word` makes the other items optional (AndMaybe), and `-`/`+` count only at the top
   level: `(a -b) c` cannot be understood (`(a -b)` alone can: one bracket is the top).
 - `a OR b c` is `(a OR b) AND c`; `a ANDNOT b c` is `(a ANDNOT b) AND c`.
