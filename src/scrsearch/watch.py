@@ -229,9 +229,9 @@ def add_watch(
     home: Home, name: str, request: SearchRequest, *, include_existing: bool = False
 ) -> Watch:
     """Save a watch; what matches now counts as seen unless `include_existing`."""
-    from .engine import check_query
+    from .syntax import check
 
-    check_query(request.query)  # a bad query fails now, not later
+    check(request.query)  # a bad query fails now, not later
     require_writable(home)
     seen = [] if include_existing else sorted(_current_matches(home, request))
     with Store(home) as store:

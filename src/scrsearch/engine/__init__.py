@@ -202,14 +202,6 @@ def text_terms() -> Callable[[str], list[str]]:
     return whoosh_terms
 
 
-def check_query(text: str) -> None:
-    """Raise QueryError if a strict query cannot be read (no home or index needed)."""
-    from .whoosh import query_schema
-    from .whoosh.translate import parse_query
-
-    parse_query(text, query_schema())
-
-
 def strict_highlighter(text: str) -> Highlighter:
     """Marks the words and phrases of a strict query (no home needed: report fields, which
     mark nothing, are not bound)."""
