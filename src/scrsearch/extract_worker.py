@@ -234,7 +234,7 @@ def _worker_main(
             return
         key, path, folder, ocr_threads = job
         # pdf_text reads this hook when it OCRs a page of the document extracted below.
-        pdf_text._announce_ocr = lambda page: conn.send((_OCR_PAGE, page))  # noqa: E731
+        pdf_text._announce_ocr = lambda page: conn.send((_OCR_PAGE, page))
         result, exiting = _extract_in_worker(
             Path(path), memory_limit, Path(folder) if folder else None, ocr_threads
         )
