@@ -4,11 +4,14 @@ The rule, in order (the constants below are its knobs, measured with
 `scripts/evaluate_search.py` on the development query set):
 
 1. **Passages.** Each concept (a word with its expansions, see query.py) scores a passage by
-   BM25 (the index's own BM25F parameters), its best form counting; an expansion scores
-   `EXPANSION_WEIGHT` of the typed form. A passage's score is the sum over concepts, times
-   how much of the query it covers (the concepts it holds, weighted by how specific each is:
-   their idf), times a bonus when the query's words stand in it as typed (an implicit phrase)
-   or close together in the query's order (proximity, for the strongest passages).
+   BM25 (the index's own BM25F parameters), its best form counting. Every form is weighed as
+   specific as the typed one (its BM25 scaled by the typed form's idf over its own, both
+   summed over their words), so a form counts for the concept it says, not for how many or
+   how rare its words are; an expansion then scores `EXPANSION_WEIGHT` of that. A passage's
+   score is the sum over concepts, times how much of the query it covers (the concepts it
+   holds, weighted by how specific each is: their idf), times a bonus when the query's words
+   stand in it as typed (an implicit phrase) or close together in the query's order
+   (proximity, for the strongest passages).
 2. **Reports.** A report scores its best passage plus its next best with diminishing weights
    (`SUPPORT_DECAY`), times the share of the query the whole report covers, times a bonus for
    concepts in its title. A locality, region or year understood among the words ranks the
@@ -133,6 +136,7 @@ def rank_best(
     df = np.zeros(k, dtype=np.int64)
     pieces: list[tuple] = []  # per segment: (_TermScores, offset, ids, reports, scores k x n)
     admitted = None  # report number -> whether `allowed` holds it
+    scale = [_form_scales(searcher, concept) for concept in concepts]
     for leaf, offset in searcher.leaf_searchers():
         reader = leaf.reader()
         size = reader.doc_count_all()
@@ -143,7 +147,7 @@ def rank_best(
         term_scores = _TermScores(leaf, reader, context)
         for c, concept in enumerate(concepts):
             row = scores[c]
-            for form in concept.forms:
+            for f, form in enumerate(concept.forms):
                 if concept.required and len(form.terms) > 1:  # a "phrase": exactly
                     found = whooshfix.phrase_scores(
                         leaf, wq.Phrase("text", list(form.terms)), context
@@ -155,7 +159,7 @@ def rank_best(
                 else:
                     ids, values = term_scores.all_of(_loose_terms(form.terms))
                 if len(ids):
-                    row[ids] = np.maximum(row[ids], values * form.weight)
+                    row[ids] = np.maximum(row[ids], values * scale[c][f])
         present = scores > 0
         df += present.sum(axis=1)
         hit = present.any(axis=0)
@@ -297,6 +301,21 @@ class _TermScores:
             )
             ids, values = both, values[mine] + more_values[theirs]
         return ids, values
+
+
+def _form_scales(searcher, concept) -> list[float]:
+    """Each form's factor: its weight, times the typed form's specificity over its own (the
+    sums of their words' idf), so another way of saying a concept counts as much as the
+    concept typed, never more for having more or rarer words."""
+    def specificity(form) -> float:
+        return sum(searcher.idf("text", t) for t in _loose_terms(form.terms))
+
+    typed = specificity(concept.forms[0])
+    out = []
+    for n, form in enumerate(concept.forms):
+        own = specificity(form) if n else typed
+        out.append(form.weight * (typed / own if own > 0 else 1.0))
+    return out
 
 
 def _loose_terms(terms: tuple[str, ...]) -> tuple[str, ...]:
