@@ -358,8 +358,9 @@ def _form_mask(term_scores: _TermScores, form, size: int) -> np.ndarray:
 def _proximity(pieces, best: BestMatch, present: np.ndarray, passage: np.ndarray):
     """For the strongest passages: how close together their concepts stand (0 to 1: the
     concepts held over the span of the smallest window holding them all, a little more in
-    the query's order), and whether the query's words, or a form of several words of each
-    concept that has one, stand in them exactly as written (an implicit phrase)."""
+    the query's order), and whether the query's words stand in them exactly as typed (an
+    implicit phrase; a concept's own forms standing as written is what makes a report hold it,
+    `_confirm_forms`, and is not rewarded twice)."""
     concepts = best.concepts
     closeness = np.zeros(len(passage), dtype=np.float64)
     phrase = np.zeros(len(passage), dtype=bool)
@@ -391,12 +392,6 @@ def _proximity(pieces, best: BestMatch, present: np.ndarray, passage: np.ndarray
                 closeness[i] = _window_closeness(lists)
             if best.phrase and _form_starts(best.phrase, spots):
                 phrase[i] = True
-            elif any(len(f.terms) > 1 for c in concepts for f in c.forms):
-                phrase[i] = all(
-                    any(_form_starts(f.terms, spots) for f in c.forms)
-                    for c in concepts
-                    if any(len(f.terms) > 1 for f in c.forms)
-                )
     return closeness, phrase
 
 
