@@ -14,8 +14,9 @@ The rule, in order (the constants below are its knobs, measured with
    (proximity, for the strongest passages).
 2. **Reports.** A report scores its best passage plus its next best with diminishing weights
    (`SUPPORT_DECAY`), times the share of the query the whole report covers, times a bonus for
-   concepts in its title. A locality, region or year understood among the words ranks the
-   reports of that place or year first.
+   concepts in its title or subject (the child a review is about, as metadata.py reads it:
+   "Child Q", a code, a name). A locality, region or year understood among the words ranks
+   the reports of that place or year first.
 3. **Which reports match** (the total, facets, stats, exports, watches): a report matches when
    it holds every concept somewhere (all but one when the query has `SHARE_FROM` concepts or
    more), every required one (`+word`, "phrases"), and the query's two most specific concepts
@@ -49,7 +50,7 @@ PHRASE_BOOST = 1.0
 PROXIMITY_BOOST = 0.5
 #: How many of the strongest passages get their proximity measured.
 PROXIMITY_PASSAGES = 150
-#: Bonus per share of the query found in a report's title.
+#: Bonus per share of the query found in a report's title or subject.
 TITLE_BOOST = 0.5
 #: From this many concepts on, a report may lack one of them and still match.
 SHARE_FROM = 4
@@ -122,8 +123,8 @@ def rank_best(
 ) -> BestRanking:
     """Rank the `allowed` reports (None: all) for a best-match query (module docstring).
 
-    `catalogue` gives each report's metadata (locality, region, year) and `title_terms(sha)`
-    the index terms of its title.
+    `catalogue` gives each report's metadata (locality, region, year, subject) and
+    `title_terms(sha)` the index terms of its title.
     """
     from whoosh import query as wq
 
@@ -231,7 +232,7 @@ def rank_best(
         doc = catalogue.documents.get(sha)
         if doc is None:
             continue
-        title = title_terms(sha)
+        title = title_terms(sha) | _name_terms(doc.subject)
         title_cover = sum(
             weights[c] for c, concept in enumerate(concepts) if set(concept.forms[0].terms) <= title
         )
@@ -307,6 +308,7 @@ def _form_scales(searcher, concept) -> list[float]:
     """Each form's factor: its weight, times the typed form's specificity over its own (the
     sums of their words' idf), so another way of saying a concept counts as much as the
     concept typed, never more for having more or rarer words."""
+
     def specificity(form) -> float:
         return sum(searcher.idf("text", t) for t in _loose_terms(form.terms))
 
@@ -459,6 +461,14 @@ def _form_starts(terms: tuple[str, ...], spots: dict) -> list[int]:
         return list(starts)
     later = [(n - first_at, set(spots.get(t, ()))) for n, t in placed[1:]]
     return [p for p in starts if all(p + n in s for n, s in later)]
+
+
+@lru_cache(maxsize=4096)
+def _name_terms(name: str | None) -> frozenset[str]:
+    """A report's subject (a child's pseudonym, code or name) as index terms."""
+    from .index import _text_analyzer
+
+    return frozenset(t.text for t in _text_analyzer()(name)) if name else frozenset()
 
 
 @lru_cache(maxsize=1)
