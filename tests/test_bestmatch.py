@@ -179,3 +179,52 @@ def test_an_or_of_a_word_and_a_phrase_counts_every_report_of_either(home):
     assert total == len(matching_reports(home, both))
     for part in ("CSE", '"child sexual exploitation"'):
         assert total >= search(home, SearchRequest(part, limit=0, all_words=True))["total"]
+
+
+def test_an_acronym_typed_outranks_its_spelled_out_words(home):
+    """Every form of a concept is weighed as specific as the typed one: the three words of
+    "child sexual exploitation" no longer add up to more than the acronym typed, so the
+    passages that say CSE come first (they once came after passages with the three words
+    scattered)."""
+    payload = search(home, SearchRequest("CSE", limit=3))
+    for result in payload["results"]:
+        assert re.search(r"\bCSE\b", result["passages"][0]["text"]), result["title"]
+
+
+def test_holding_a_concept_earns_no_phrase_bonus(home):
+    """The bonus for words standing as written is the query's own phrase: a passage holding
+    the acronym typed scores its BM25 (as the strict search scores it), not twice that."""
+    best = search(home, SearchRequest("LADO", limit=5))
+    strict = search(home, SearchRequest("LADO", limit=20, all_words=True))
+    scored = {
+        (r["sha256"], p["page"], p["text"]): p["score"]
+        for r in strict["results"]
+        for p in r["passages"]
+    }
+    compared = 0
+    for result in best["results"]:
+        for passage in result["passages"]:
+            key = (result["sha256"], passage["page"], passage["text"])
+            if key in scored and "designated officer" not in _words(passage["text"]):
+                assert passage["score"] == pytest.approx(scored[key], rel=1e-3)
+                compared += 1
+    assert compared >= 3
+
+
+def test_a_word_of_a_reports_subject_counts_as_one_of_its_title(tmp_path, corpus_dir):
+    """The subject (the child a review is about: "Child Q", a name) is matched like the
+    title: of two letters that both hold the query's word, the one whose subject is that word
+    gets the title bonus, and the other none."""
+    letters = [
+        next((corpus_dir / "ofsted-jtai").glob(f"*_{area}/*.pdf"))
+        for area in ("norfolk", "barnsley")
+    ]
+    home = Home(tmp_path / "home").ensure()
+    runner = CliRunner()
+    for letter, subject in zip(letters, ([], ["--subject", "Neglect"]), strict=True):
+        done = runner.invoke(main, ["--home", str(home.root), "add", str(letter), *subject])
+        assert done.exit_code == 0, done.output
+    run_index(home)
+    payload = search(home, SearchRequest("neglect", limit=2, explain=True))
+    by_subject = {r["subject"]: r["score_parts"]["title"] for r in payload["results"]}
+    assert by_subject == {"Neglect": 1.0, None: 0.0}

@@ -4,15 +4,19 @@ The rule, in order (the constants below are its knobs, measured with
 `scripts/evaluate_search.py` on the development query set):
 
 1. **Passages.** Each concept (a word with its expansions, see query.py) scores a passage by
-   BM25 (the index's own BM25F parameters), its best form counting; an expansion scores
-   `EXPANSION_WEIGHT` of the typed form. A passage's score is the sum over concepts, times
-   how much of the query it covers (the concepts it holds, weighted by how specific each is:
-   their idf), times a bonus when the query's words stand in it as typed (an implicit phrase)
-   or close together in the query's order (proximity, for the strongest passages).
+   BM25 (the index's own BM25F parameters), its best form counting. Every form is weighed as
+   specific as the typed one (its BM25 scaled by the typed form's idf over its own, both
+   summed over their words), so a form counts for the concept it says, not for how many or
+   how rare its words are; an expansion then scores `EXPANSION_WEIGHT` of that. A passage's
+   score is the sum over concepts, times how much of the query it covers (the concepts it
+   holds, weighted by how specific each is: their idf), times a bonus when the query's words
+   stand in it as typed (an implicit phrase) or close together in the query's order
+   (proximity, for the strongest passages).
 2. **Reports.** A report scores its best passage plus its next best with diminishing weights
    (`SUPPORT_DECAY`), times the share of the query the whole report covers, times a bonus for
-   concepts in its title. A locality, region or year understood among the words ranks the
-   reports of that place or year first.
+   concepts in its title or subject (the child a review is about, as metadata.py reads it:
+   "Child Q", a code, a name). A locality, region or year understood among the words ranks
+   the reports of that place or year first.
 3. **Which reports match** (the total, facets, stats, exports, watches): a report matches when
    it holds every concept somewhere (all but one when the query has `SHARE_FROM` concepts or
    more), every required one (`+word`, "phrases"), and the query's two most specific concepts
@@ -47,7 +51,7 @@ PHRASE_BOOST = 1.0
 PROXIMITY_BOOST = 0.5
 #: How many of the strongest passages get their proximity measured.
 PROXIMITY_PASSAGES = 150
-#: Bonus per share of the query found in a report's title.
+#: Bonus per share of the query found in a report's title or subject.
 TITLE_BOOST = 0.5
 #: From this many concepts on, a report may lack one of them and still match.
 SHARE_FROM = 4
@@ -127,8 +131,8 @@ def rank_best(
 ) -> BestRanking:
     """Rank the `allowed` reports (None: all) for a best-match query (module docstring).
 
-    `catalogue` gives each report's metadata (locality, region, year) and `title_terms(sha)`
-    the index terms of its title.
+    `catalogue` gives each report's metadata (locality, region, year, subject) and
+    `title_terms(sha)` the index terms of its title.
     """
     from whoosh import query as wq
 
@@ -139,6 +143,7 @@ def rank_best(
     df = np.zeros(k, dtype=np.int64)
     pieces: list[tuple] = []  # per segment: (_TermScores, offset, ids, reports, scores k x n)
     admitted = None  # report number -> whether `allowed` holds it
+    scale = [_form_scales(searcher, concept) for concept in concepts]
     for leaf, offset in searcher.leaf_searchers():
         reader = leaf.reader()
         size = reader.doc_count_all()
@@ -149,7 +154,7 @@ def rank_best(
         term_scores = _TermScores(leaf, reader, context)
         for c, concept in enumerate(concepts):
             row = scores[c]
-            for form in concept.forms:
+            for f, form in enumerate(concept.forms):
                 if concept.required and len(form.terms) > 1:  # a "phrase": exactly
                     found = fastpaths.phrase_scores(
                         leaf, wq.Phrase("text", list(form.terms)), context
@@ -161,7 +166,7 @@ def rank_best(
                 else:
                     ids, values = term_scores.all_of(_loose_terms(form.terms))
                 if len(ids):
-                    row[ids] = np.maximum(row[ids], values * form.weight)
+                    row[ids] = np.maximum(row[ids], values * scale[c][f])
         present = scores > 0
         df += present.sum(axis=1)
         hit = present.any(axis=0)
@@ -233,7 +238,7 @@ def rank_best(
         doc = catalogue.documents.get(sha)
         if doc is None:
             continue
-        title = title_terms(sha)
+        title = title_terms(sha) | _name_terms(doc.subject)
         title_cover = sum(
             weights[c] for c, concept in enumerate(concepts) if set(concept.forms[0].terms) <= title
         )
@@ -305,6 +310,22 @@ class _TermScores:
         return ids, values
 
 
+def _form_scales(searcher, concept) -> list[float]:
+    """Each form's factor: its weight, times the typed form's specificity over its own (the
+    sums of their words' idf), so another way of saying a concept counts as much as the
+    concept typed, never more for having more or rarer words."""
+
+    def specificity(form) -> float:
+        return sum(searcher.idf("text", t) for t in _loose_terms(form.terms))
+
+    typed = specificity(concept.forms[0])
+    out = []
+    for n, form in enumerate(concept.forms):
+        own = specificity(form) if n else typed
+        out.append(form.weight * (typed / own if own > 0 else 1.0))
+    return out
+
+
 def _loose_terms(terms: tuple[str, ...]) -> tuple[str, ...]:
     """A form's terms as a passage must hold them (stop words left out, unless all are):
     a form of several words matches a passage that holds them all; the strongest passages
@@ -345,8 +366,9 @@ def _form_mask(term_scores: _TermScores, form, size: int) -> np.ndarray:
 def _proximity(pieces, best: BestMatch, present: np.ndarray, passage: np.ndarray):
     """For the strongest passages: how close together their concepts stand (0 to 1: the
     concepts held over the span of the smallest window holding them all, a little more in
-    the query's order), and whether the query's words, or a form of several words of each
-    concept that has one, stand in them exactly as written (an implicit phrase)."""
+    the query's order), and whether the query's words stand in them exactly as typed (an
+    implicit phrase; a concept's own forms standing as written is what makes a report hold it,
+    `_confirm_forms`, and is not rewarded twice)."""
     concepts = best.concepts
     closeness = np.zeros(len(passage), dtype=np.float64)
     phrase = np.zeros(len(passage), dtype=bool)
@@ -378,12 +400,6 @@ def _proximity(pieces, best: BestMatch, present: np.ndarray, passage: np.ndarray
                 closeness[i] = _window_closeness(lists)
             if best.phrase and _form_starts(best.phrase, spots):
                 phrase[i] = True
-            elif any(len(f.terms) > 1 for c in concepts for f in c.forms):
-                phrase[i] = all(
-                    any(_form_starts(f.terms, spots) for f in c.forms)
-                    for c in concepts
-                    if any(len(f.terms) > 1 for f in c.forms)
-                )
     return closeness, phrase
 
 
@@ -451,6 +467,14 @@ def _form_starts(terms: tuple[str, ...], spots: dict) -> list[int]:
         return list(starts)
     later = [(n - first_at, set(spots.get(t, ()))) for n, t in placed[1:]]
     return [p for p in starts if all(p + n in s for n, s in later)]
+
+
+@lru_cache(maxsize=4096)
+def _name_terms(name: str | None) -> frozenset[str]:
+    """A report's subject (a child's pseudonym, code or name) as index terms."""
+    from .index import _text_analyzer
+
+    return frozenset(t.text for t in _text_analyzer()(name)) if name else frozenset()
 
 
 @lru_cache(maxsize=1)
