@@ -472,7 +472,7 @@ def _form_starts(terms: tuple[str, ...], spots: dict) -> list[int]:
 @lru_cache(maxsize=4096)
 def _name_terms(name: str | None) -> frozenset[str]:
     """A report's subject (a child's pseudonym, code or name) as index terms."""
-    from .index import _text_analyzer
+    from .generations import _text_analyzer
 
     return frozenset(t.text for t in _text_analyzer()(name)) if name else frozenset()
 
