@@ -780,7 +780,7 @@ def index_manifest_cost(home: Path, index_s: float) -> dict:
         ]
     except (OSError, ValueError, KeyError):
         return {}
-    from scrsearch import manifest
+    from scrsearch.engine.whoosh import manifest
 
     started = time.perf_counter()
     manifest.check_sizes(home / "index" / pointer["generation"])
