@@ -10,10 +10,10 @@ from click.testing import CliRunner
 
 from httpserver import LocalServer
 from scrsearch import check as checking
-from scrsearch.engine import open_engine
 from scrsearch import pipeline
 from scrsearch.cli import main
 from scrsearch.config import Home
+from scrsearch.engine import open_engine
 from scrsearch.fetch import Fetcher
 from scrsearch.search import SearchRequest, matching_reports
 from scrsearch.store import Store, sha256_of_file

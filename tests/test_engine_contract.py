@@ -62,11 +62,10 @@ def _put(engine: Engine, path=None) -> None:
 def test_a_clean_batch_is_kept_and_a_failed_one_leaves_nothing(empty):
     _put(empty)
     assert empty.live_reports() == {A, B}
-    with pytest.raises(RuntimeError):
-        with empty.batch() as batch:
-            batch.put_report(_doc(C), _passages(C, ["neglect"]), [[]])
-            batch.drop_report(A)
-            raise RuntimeError("a failure half-way")
+    with pytest.raises(RuntimeError), empty.batch() as batch:
+        batch.put_report(_doc(C), _passages(C, ["neglect"]), [[]])
+        batch.drop_report(A)
+        raise RuntimeError("a failure half-way")
     assert empty.live_reports() == {A, B}, "nothing of a failed batch is kept"
     with empty.batch() as batch:
         batch.drop_report(A)

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from scrsearch.cli import main
+from scrsearch.config import Home
 from scrsearch.engine import open_engine
 from scrsearch.engine.whoosh import generations as search_index
 from scrsearch.engine.whoosh import manifest
-from scrsearch.cli import main
-from scrsearch.config import Home
 from scrsearch.pipeline import add_paths, run_index
 from scrsearch.store import Store
 

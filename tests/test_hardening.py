@@ -35,9 +35,9 @@ import pytest
 
 from httpserver import LocalServer, Reply, board_source_toml, html_reply
 from pdfmaker import pdf_file
-from scrsearch.engine.whoosh import generations as search_index
 from scrsearch import ocr
 from scrsearch.config import Home
+from scrsearch.engine.whoosh import generations as search_index
 from scrsearch.passages import split_passages
 from scrsearch.pipeline import add_paths, run_index
 from scrsearch.search import SearchRequest, search

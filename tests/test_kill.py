@@ -12,9 +12,9 @@ from collections import Counter
 
 import pytest
 
+from scrsearch.config import Home
 from scrsearch.engine import open_engine
 from scrsearch.engine.whoosh import generations as search_index
-from scrsearch.config import Home
 from scrsearch.passages import split_passages
 from scrsearch.pipeline import add_paths, run_index
 from scrsearch.search import SearchRequest, search

@@ -8,10 +8,10 @@ import shutil
 import pytest
 
 from conftest import missing_tesseract
+from scrsearch.config import Home
 from scrsearch.engine import open_engine
 from scrsearch.engine.whoosh import generations as search_index
 from scrsearch.engine.whoosh import writing
-from scrsearch.config import Home
 from scrsearch.errors import UsageError
 from scrsearch.pipeline import add_paths, run_index
 from scrsearch.store import Store

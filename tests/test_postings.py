@@ -12,10 +12,10 @@ from whoosh.formats import Existence, Positions
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from scrsearch.config import Home
-from scrsearch.engine.whoosh.generations import build_schema, current_generation
-from scrsearch.pipeline import add_paths, run_index
 from scrsearch.engine.whoosh.codec import CompactPositions, FlatCodec, FlatLeafMatcher
+from scrsearch.engine.whoosh.generations import build_schema, current_generation
 from scrsearch.engine.whoosh.translate import parse_query
+from scrsearch.pipeline import add_paths, run_index
 
 
 @pytest.mark.parametrize(

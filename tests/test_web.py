@@ -390,8 +390,8 @@ def test_serve_on_another_host_warns_there_is_no_login(web_home):
 
 
 def test_report_passages_listed_for_a_query_are_those_the_highlighter_marks(web_home):
-    from scrsearch.report_detail import passage_stems, report_passages, show_report
     from scrsearch.engine import strict_highlighter
+    from scrsearch.report_detail import passage_stems, report_passages, show_report
     from scrsearch.web.markup import matching_passages
 
     report_id = json.loads(cli(web_home, "search", "strategy meetings", "--format", "json"))[

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 from whoosh import index as whoosh_index
-from whoosh.writing import SegmentWriter
-
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.writing import SegmentWriter
 
 from scrsearch.config import Home
-from scrsearch.engine.whoosh.codec import FlatLeafMatcher
 from scrsearch.engine.whoosh import fastpaths as whooshfix
+from scrsearch.engine.whoosh.codec import FlatLeafMatcher
 from scrsearch.engine.whoosh.generations import current_generation
 from scrsearch.engine.whoosh.patches import ExcludingAndNot, scoped
 from scrsearch.engine.whoosh.translate import parse_query
@@ -83,10 +82,11 @@ def test_matches_and_scores_are_whooshs_own(ix, text):
 def test_importing_scrsearch_changes_no_whoosh_class():
     """Our fixes are subclasses put in place by query translation: Whoosh's own classes are
     as released for other code in the same process."""
-    import scrsearch.cli  # noqa: F401
-    import scrsearch.engine.whoosh  # noqa: F401
     from whoosh.matching.binary import AndNotMatcher
     from whoosh.query.spans import SpanNear2
+
+    import scrsearch.cli  # noqa: F401
+    import scrsearch.engine.whoosh  # noqa: F401
 
     for owner, name in (
         (W3LeafMatcher, "skip_to"),
