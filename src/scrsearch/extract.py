@@ -49,8 +49,8 @@ try:  # the optional fast extractor
 except ImportError:  # pragma: no cover - depends on the installed extras
     pdfium = None
 
-EXTRACTOR_ENV = "SCRSEARCH_EXTRACTOR"
-EXTRACTORS = ("auto", "pypdfium2", "pypdf")
+EXTRACTOR_ENV = config.Settings.variable("extractor")
+EXTRACTORS = config.EXTRACTORS
 
 #: A document whose pages are mostly empty and whose text averages fewer words a page than
 #: this is a scan with a stray caption or chart label: it needs OCR, not indexing.
@@ -206,11 +206,7 @@ def _pages_to_ocr(document, raw_pages: list[str]) -> list[int]:
 
 
 def _extractor_choice() -> str:
-    choice = os.environ.get(EXTRACTOR_ENV, "auto").strip().lower() or "auto"
-    if choice not in EXTRACTORS:
-        raise ConfigError(
-            f"{EXTRACTOR_ENV}={choice!r} is not an extractor; use one of {', '.join(EXTRACTORS)}"
-        )
+    choice = config.Settings.from_env().extractor
     if choice == "pypdfium2" and pdfium is None:
         raise ConfigError(
             f"{EXTRACTOR_ENV}=pypdfium2 but pypdfium2 is not installed; "
@@ -241,9 +237,10 @@ def _check_is_pdf(path: Path) -> None:
 
 
 def _check_page_count(path: Path, count: int) -> None:
-    if count > config.MAX_PAGES:
+    limit = config.Settings.from_env().max_pages
+    if count > limit:
         raise ExtractError(
-            f"{path.name} has {count} pages, more than the limit of {config.MAX_PAGES}; "
+            f"{path.name} has {count} pages, more than the limit of {limit}; "
             "raise SCRSEARCH_MAX_PAGES to extract it"
         )
 
@@ -541,22 +538,29 @@ def _is_split_word(before: str, after: str, words: set[str], compounds: set[str]
 def extract_many(
     jobs: Iterable[tuple[str, Path]],
     *,
-    workers: int = config.WORKERS,
-    timeout: float = config.EXTRACT_TIMEOUT_S,
-    memory_limit: int = config.EXTRACT_MEMORY_LIMIT,
+    workers: int | None = None,
+    timeout: float | None = None,
+    memory_limit: int | None = None,
     ocr_cache: Path | None = None,
 ) -> Iterator[tuple[str, ExtractedText | ExtractError]]:
     """Extract many PDFs in worker processes; yield (key, text or error) as each finishes.
 
     Each document gets `timeout` seconds of wall-clock time, and each page it OCRs at least
     twice the OCR page timeout from when that page starts; each worker gets `memory_limit`
-    bytes more than it started with (0: no limit). A worker that runs late is killed and
-    replaced, and only its document fails.
+    bytes more than it started with (0: no limit); each left out comes from the settings
+    (SCRSEARCH_WORKERS, SCRSEARCH_EXTRACT_TIMEOUT, SCRSEARCH_EXTRACT_MEMORY_MB). A worker that
+    runs late is killed and replaced, and only its document fails.
     Closing the generator (or an exception in the caller, Ctrl-C included) kills every worker;
     workers also die with this process. OCR'd pages are kept under `ocr_cache` by key.
     """
     _extractor_choice()  # a bad SCRSEARCH_EXTRACTOR is a usage error, not a failed document
-    pool = _Pool(max(1, workers), timeout, memory_limit, ocr_cache)
+    settings = config.Settings.from_env()
+    pool = _Pool(
+        max(1, settings.worker_count if workers is None else workers),
+        settings.extract_timeout if timeout is None else timeout,
+        settings.extract_memory_limit if memory_limit is None else memory_limit,
+        ocr_cache,
+    )
     todo = iter(jobs)
     upcoming = next(todo, None)
     try:

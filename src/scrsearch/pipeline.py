@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import faults, reviews, tagging
-from .config import Home
+from .config import Home, Settings
 from .errors import ExtractError, UsageError
 from .lock import home_lock
 from .models import Document, ExtractedText
@@ -21,11 +21,6 @@ from .store import Store, require_writable
 
 #: A progress callback: (items done, items in all, what is being done).
 Progress = Callable[[int, int, str], None]
-
-#: Commit the index after this many reports or passages, so a long run saves its work as it
-#: goes and a kill loses at most one batch.
-COMMIT_EVERY_REPORTS = int(os.environ.get("SCRSEARCH_COMMIT_EVERY", "200"))
-COMMIT_EVERY_PASSAGES = int(os.environ.get("SCRSEARCH_COMMIT_PASSAGES", "20000"))
 
 
 def _no_progress(done: int, total: int, label: str) -> None:
@@ -340,6 +335,7 @@ def index_locked(
     progress: Progress = _no_progress,
 ) -> IndexSummary:
     """`run_index` for a caller that already holds the home's lock (`update`, `check`)."""
+    Settings.from_env()  # a bad setting stops the run before it starts, not half-way
     from . import index as search_index
 
     started = time.monotonic()
@@ -403,6 +399,9 @@ def _index_documents(
     batch: list[str] = []
     deferred: list[str] = []
     batch_passages = 0
+    # Commit after this many reports or passages, so a long run saves its work as it goes and
+    # a kill loses at most one batch.
+    settings = Settings.from_env()
     try:
         for done, (doc, result) in enumerate(_texts(store, todo), 1):
             progress(done, len(todo), doc.original_name)
@@ -423,7 +422,7 @@ def _index_documents(
             summary.passages += count
             batch.append(doc.sha256)
             batch_passages += count
-            if len(batch) >= COMMIT_EVERY_REPORTS or batch_passages >= COMMIT_EVERY_PASSAGES:
+            if len(batch) >= settings.commit_every or batch_passages >= settings.commit_passages:
                 writer.commit()
                 (deferred.extend if defer_marks else store.mark_indexed)(batch)
                 batch, batch_passages = [], 0
