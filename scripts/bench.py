@@ -881,7 +881,7 @@ def word_bag(text: str) -> Counter:
 
 def bench_ocr(args: argparse.Namespace) -> dict:
     """Index scanned copies of real letters with OCR; pages/s and accuracy."""
-    from scrsearch.config import Home
+    from scrsearch.config import Home, Settings
     from scrsearch.extract import extract_pdf
     from scrsearch.store import Store
 
@@ -918,7 +918,7 @@ def bench_ocr(args: argparse.Namespace) -> dict:
         return {
             "ocr_reports": len(letters),
             "ocr_pages": ocr_pages,
-            "workers": int(os.environ.get("SCRSEARCH_WORKERS") or 0) or os.cpu_count() or 1,
+            "workers": Settings.from_env().worker_count,
             "load_average": round(os.getloadavg()[0], 1),
             "ocr_index_s": round(first.seconds, 2),
             "ocr_pages_per_s": round(ocr_pages / first.seconds, 3),

@@ -14,7 +14,6 @@ from fpdf import FPDF
 from fpdf.enums import EncryptionMethod
 
 from pdfmaker import pdf_file
-from scrsearch import config
 from scrsearch.errors import (
     BrokenPDFError,
     ConfigError,
@@ -281,7 +280,7 @@ def test_too_many_pages_is_an_error_before_extraction(
     tmp_path: Path, extractor: str, monkeypatch
 ) -> None:
     path = write_pdf(tmp_path / "long.pdf", [[f"Page {n} of the appendix."] for n in range(5)])
-    monkeypatch.setattr(config, "MAX_PAGES", 4)
+    monkeypatch.setenv("SCRSEARCH_MAX_PAGES", "4")
     with pytest.raises(ExtractError, match="long.pdf has 5 pages, more than the limit of 4"):
         extract_pdf(path)
 

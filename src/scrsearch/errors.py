@@ -4,7 +4,8 @@ ScrsearchError                 anything scrsearch raises on purpose
 ├── UsageError                 a bad option or argument (exit code 2)
 │   └── QueryError             a malformed search query (exit code 2)
 ├── ConfigError                a bad sources.toml or setting
-│   └── SourcesFileError       sources.toml is malformed (a usage error too: exit code 2)
+│   ├── SourcesFileError       sources.toml is malformed (a usage error too: exit code 2)
+│   └── SettingError           a SCRSEARCH_* variable has a bad value (a usage error too: exit 2)
 ├── StoreError                 the catalogue or the originals cannot be read or written
 ├── IndexError_                the search index is missing, foreign or broken
 │   └── IndexDamaged           a file of the index is missing, the wrong size or unreadable
@@ -40,6 +41,10 @@ class ConfigError(ScrsearchError):
 
 class SourcesFileError(ConfigError, UsageError):
     """The home's sources.toml is malformed (the person's input: exit code 2, as usage)."""
+
+
+class SettingError(ConfigError, UsageError):
+    """A SCRSEARCH_* environment variable has a bad value (the person's input: exit code 2)."""
 
 
 class StoreError(ScrsearchError):

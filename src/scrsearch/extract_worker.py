@@ -25,22 +25,29 @@ from .pdf_text import _extractor_choice, extract_pdf
 def extract_many(
     jobs: Iterable[tuple[str, Path]],
     *,
-    workers: int = config.WORKERS,
-    timeout: float = config.EXTRACT_TIMEOUT_S,
-    memory_limit: int = config.EXTRACT_MEMORY_LIMIT,
+    workers: int | None = None,
+    timeout: float | None = None,
+    memory_limit: int | None = None,
     ocr_cache: Path | None = None,
 ) -> Iterator[tuple[str, ExtractedText | ExtractError]]:
     """Extract many PDFs in worker processes; yield (key, text or error) as each finishes.
 
     Each document gets `timeout` seconds of wall-clock time, and each page it OCRs at least
     twice the OCR page timeout from when that page starts; each worker gets `memory_limit`
-    bytes more than it started with (0: no limit). A worker that runs late is killed and
-    replaced, and only its document fails.
+    bytes more than it started with (0: no limit); each left out comes from the settings
+    (SCRSEARCH_WORKERS, SCRSEARCH_EXTRACT_TIMEOUT, SCRSEARCH_EXTRACT_MEMORY_MB). A worker that
+    runs late is killed and replaced, and only its document fails.
     Closing the generator (or an exception in the caller, Ctrl-C included) kills every worker;
     workers also die with this process. OCR'd pages are kept under `ocr_cache` by key.
     """
     _extractor_choice()  # a bad SCRSEARCH_EXTRACTOR is a usage error, not a failed document
-    pool = _Pool(max(1, workers), timeout, memory_limit, ocr_cache)
+    settings = config.Settings.from_env()
+    pool = _Pool(
+        max(1, settings.worker_count if workers is None else workers),
+        settings.extract_timeout if timeout is None else timeout,
+        settings.extract_memory_limit if memory_limit is None else memory_limit,
+        ocr_cache,
+    )
     todo = iter(jobs)
     upcoming = next(todo, None)
     try:

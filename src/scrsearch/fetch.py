@@ -162,7 +162,8 @@ class Fetcher:
         clock: Callable[[], float] = time.monotonic,
         session: requests.Session | None = None,
     ) -> None:
-        self.user_agent = (user_agent or config.USER_AGENT).replace("{version}", __version__)
+        user_agent = user_agent or config.Settings.from_env().user_agent
+        self.user_agent = user_agent.replace("{version}", __version__)
         self.delay = delay
         self.timeout = timeout
         self.max_bytes = max_bytes

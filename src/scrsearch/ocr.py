@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import store
+from .config import Settings
 from .models import LOW_CONFIDENCE
 
 try:  # the optional OCR wrapper
@@ -47,12 +48,12 @@ except ImportError:  # pragma: no cover - depends on the installed extras
     pdfium_c = None
     ImageFilter = None
 
-#: The tesseract program to run (a name looked up on PATH, or a full path).
-ENGINE_ENV = "SCRSEARCH_TESSERACT"
-#: Tesseract language(s), as its -l option ("eng", "eng+fra").
-LANG_ENV = "SCRSEARCH_OCR_LANG"
-#: Seconds Tesseract may spend on one page before it is stopped and the page recorded failed.
-PAGE_TIMEOUT_ENV = "SCRSEARCH_OCR_PAGE_TIMEOUT"
+#: The variables of the OCR settings (config.Settings): the tesseract program to run (a name
+#: looked up on PATH, or a full path); Tesseract's language(s), as its -l option ("eng",
+#: "eng+fra"); seconds Tesseract may spend on one page before the page is recorded failed.
+ENGINE_ENV = Settings.variable("tesseract")
+LANG_ENV = Settings.variable("ocr_lang")
+PAGE_TIMEOUT_ENV = Settings.variable("ocr_page_timeout")
 
 #: Rendering resolution for OCR: a scanned page at its scan's own resolution within
 #: [MIN_DPI, MAX_DPI] (resampling a noisy scan upwards multiplied Tesseract's errors), a page
@@ -110,7 +111,7 @@ def _find_engine_problem(command: str) -> str | None:
     except (pytesseract.TesseractNotFoundError, OSError):
         where = (
             f"there is no program {command}, which {ENGINE_ENV} names"
-            if os.environ.get(ENGINE_ENV, "").strip()
+            if Settings.from_env().is_set("tesseract")
             else f"there is no {command} on PATH"
         )
         return f"Tesseract is not installed ({where}); " + INSTALL_HINT
@@ -129,19 +130,16 @@ def _find_engine_problem(command: str) -> str | None:
 
 
 def _command() -> str:
-    return os.environ.get(ENGINE_ENV, "").strip() or "tesseract"
+    return Settings.from_env().tesseract
 
 
 def _language() -> str:
-    return os.environ.get(LANG_ENV, "").strip() or "eng"
+    return Settings.from_env().ocr_lang
 
 
 def page_timeout() -> float:
     """Seconds one page may take (SCRSEARCH_OCR_PAGE_TIMEOUT, default 60)."""
-    try:
-        return max(0.01, float(os.environ.get(PAGE_TIMEOUT_ENV, "") or 60))
-    except ValueError:
-        return 60.0
+    return max(0.01, Settings.from_env().ocr_page_timeout)
 
 
 # ------------------------------------------------------------------ which pages need OCR

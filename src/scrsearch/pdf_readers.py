@@ -40,9 +40,10 @@ def _check_is_pdf(path: Path) -> None:
 
 
 def _check_page_count(path: Path, count: int) -> None:
-    if count > config.MAX_PAGES:
+    limit = config.Settings.from_env().max_pages
+    if count > limit:
         raise ExtractError(
-            f"{path.name} has {count} pages, more than the limit of {config.MAX_PAGES}; "
+            f"{path.name} has {count} pages, more than the limit of {limit}; "
             "raise SCRSEARCH_MAX_PAGES to extract it"
         )
 

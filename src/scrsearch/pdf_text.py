@@ -4,20 +4,19 @@ text layer OCR'd, the text normalised and checked."""
 from __future__ import annotations
 
 import contextlib
-import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from . import ocr
+from . import config, ocr
 from .errors import ConfigError, ExtractError, NeedsOCRError
 from .models import TEXT_LAYER, ExtractedText, PageSource
 from .normalise import normalise_pages
 from .pdf_readers import _check_is_pdf, _pdfium_pages, _PdfiumFailed, _pypdf_pages, pdfium
 
-EXTRACTOR_ENV = "SCRSEARCH_EXTRACTOR"
-EXTRACTORS = ("auto", "pypdfium2", "pypdf")
+EXTRACTOR_ENV = config.Settings.variable("extractor")
+EXTRACTORS = config.EXTRACTORS
 
 #: A document whose pages are mostly empty and whose text averages fewer words a page than
 #: this is a scan with a stray caption or chart label: it needs OCR, not indexing.
@@ -170,11 +169,7 @@ def _pages_to_ocr(document, raw_pages: list[str]) -> list[int]:
 
 
 def _extractor_choice() -> str:
-    choice = os.environ.get(EXTRACTOR_ENV, "auto").strip().lower() or "auto"
-    if choice not in EXTRACTORS:
-        raise ConfigError(
-            f"{EXTRACTOR_ENV}={choice!r} is not an extractor; use one of {', '.join(EXTRACTORS)}"
-        )
+    choice = config.Settings.from_env().extractor
     if choice == "pypdfium2" and pdfium is None:
         raise ConfigError(
             f"{EXTRACTOR_ENV}=pypdfium2 but pypdfium2 is not installed; "

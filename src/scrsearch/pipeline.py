@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import faults, reviews, tagging
-from .config import Home
+from .config import Home, Settings
 from .errors import ExtractError, UsageError
 from .lock import home_lock
 from .models import Document, ExtractedText
@@ -25,11 +25,6 @@ if TYPE_CHECKING:
 
 #: A progress callback: (items done, items in all, what is being done).
 Progress = Callable[[int, int, str], None]
-
-#: Commit the index after this many reports or passages, so a long run saves its work as it
-#: goes and a kill loses at most one batch.
-COMMIT_EVERY_REPORTS = int(os.environ.get("SCRSEARCH_COMMIT_EVERY", "200"))
-COMMIT_EVERY_PASSAGES = int(os.environ.get("SCRSEARCH_COMMIT_PASSAGES", "20000"))
 
 
 def _no_progress(done: int, total: int, label: str) -> None:
@@ -345,6 +340,8 @@ def index_locked(
     """`run_index` for a caller that already holds the home's lock (`update`, `check`)."""
     from .engine import open_engine
 
+    Settings.from_env()  # a bad setting stops the run before it starts, not half-way
+
     started = time.monotonic()
     summary = IndexSummary()
     engine = open_engine(home)
@@ -408,6 +405,9 @@ def _index_documents(
     done = 0
     batch: list[str] = []
     batch_passages = 0
+    # Commit after this many reports or passages, so a long run saves its work as it goes and
+    # a kill loses at most one batch.
+    settings = Settings.from_env()
     more = True
     try:
         while more:
@@ -435,8 +435,8 @@ def _index_documents(
                     batch.append(doc.sha256)
                     batch_passages += count
                     if (
-                        len(batch) >= COMMIT_EVERY_REPORTS
-                        or batch_passages >= COMMIT_EVERY_PASSAGES
+                        len(batch) >= settings.commit_every
+                        or batch_passages >= settings.commit_passages
                     ):
                         more = True
                         break

@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+from .facets import QUERY_FIELD_ALIASES
+
 #: An expansion (another form of a concept than the one typed) scores this share of the typed
 #: form's score, so a passage saying what the person typed ranks first.
 EXPANSION_WEIGHT = 0.8
 #: Fields whose `field:value` in a best-match query is a filter on reports.
-REPORT_FIELD_NAMES = {
-    "locality", "region", "nation", "year", "doc_type", "type", "source", "theme", "risk",
-    "risk_factor", "issue", "practice_issue", "subject",
-}  # fmt: skip
+REPORT_FIELD_NAMES = frozenset(QUERY_FIELD_ALIASES)
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT"}
 
 _ITEM = re.compile(

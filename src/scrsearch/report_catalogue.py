@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Home
-from .facets import FACET_FIELDS, TAG_FACETS
+from .facets import FACET_NAMES, facet_values
 from .filters import Filters, keyword
 from .models import Document, ReportTag
 from .store import Store, connect_catalogue
@@ -31,11 +31,10 @@ class ReportCatalogue:
             return cls(docs, store.all_report_tags())
 
     def facet_values(self, sha: str, facet: str) -> list[str]:
-        if facet in TAG_FACETS:
-            return [t.term_id for t in self.tags.get(sha, ()) if t.facet == facet]
-        doc = self.documents.get(sha)
-        value = getattr(doc, facet, None) if doc else None
-        return [] if value in (None, "") else [str(value)]
+        """A report's values of a facet, as strings (facets.facet_values)."""
+        return [
+            str(v) for v in facet_values(facet, self.documents.get(sha), self.tags.get(sha, ()))
+        ]
 
     def facet_pairs(self, sha: str) -> tuple[tuple[str, str], ...]:
         """(facet, value) for every value of every facet field of a report; computed once
@@ -43,7 +42,7 @@ class ReportCatalogue:
         pairs = self._pairs.get(sha)
         if pairs is None:
             pairs = self._pairs[sha] = tuple(
-                (facet, value) for facet in FACET_FIELDS for value in self.facet_values(sha, facet)
+                (facet, value) for facet in FACET_NAMES for value in self.facet_values(sha, facet)
             )
         return pairs
 

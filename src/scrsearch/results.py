@@ -19,7 +19,7 @@ from .engine import (
     text_tokens,
 )
 from .errors import UsageError
-from .facets import FACET_FIELDS
+from .facets import FACET_NAMES
 from .filters import Filters
 from .highlight import CueMarks, Highlighter, snippet
 from .models import Document, ReportTag
@@ -93,7 +93,7 @@ def passage_json(stored: dict, score: float, marks: Highlighter | CueMarks | Non
 def facet_counts(report_hits: Counter, catalogue: ReportCatalogue) -> dict[str, list[dict]]:
     """For each facet field, how many matching reports have each value (most first)."""
     counted = Counter(itertools.chain.from_iterable(map(catalogue.facet_pairs, report_hits)))
-    counts: dict[str, list[tuple[str, int]]] = {f: [] for f in FACET_FIELDS}
+    counts: dict[str, list[tuple[str, int]]] = {f: [] for f in FACET_NAMES}
     for (facet, value), n in counted.items():
         counts[facet].append((value, n))
     return {

@@ -16,19 +16,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import reviews, tagging
+from . import facets, reviews, tagging
 from .config import Home
 from .errors import UsageError
-from .facets import TAG_FACETS
 from .models import Document, ReportTag
 from .search import SearchRequest, matching_reports
 from .store import Store, write_atomically
 
-#: Fields reports can be counted by.
-STATS_FIELDS = (
-    "year", "locality", "region", "nation", "doc_type", "source",
-    "theme", "risk_factor", "practice_issue", "text_source",
-)  # fmt: skip
+#: Fields reports can be counted by (facets.py).
+STATS_FIELDS = facets.STATS_FIELDS
 #: A year range wider than this is not filled with empty years.
 MAX_YEAR_SPAN = 100
 #: The ends `search.parse_year_range` gives an open range ("2015-", "-2015").
@@ -76,11 +72,8 @@ class _Reports:
     tags: dict[str, list[ReportTag]]
 
     def values(self, sha: str, field: str) -> list:
-        if field in TAG_FACETS:
-            found = [t.term_id for t in self.tags.get(sha, ()) if t.facet == field]
-            return found or [None]
-        value = getattr(self.documents[sha], field)
-        return [None if value in (None, "") else value]
+        """A report's values of a field; [None] when it has none, so it is still counted."""
+        return facets.facet_values(field, self.documents[sha], self.tags.get(sha, ())) or [None]
 
 
 def _share(count: int, total: int) -> float:
@@ -170,9 +163,10 @@ def cooccurrence(
     Without, derived terms (such as toxic_trio itself) are left out and only combinations that
     occur are listed, most frequent first.
     """
-    if facet not in TAG_FACETS:
+    if facet not in facets.TAG_FACETS:
         raise UsageError(
-            f"--cooccurrence {facet!r} is not a tag facet; use one of: {', '.join(TAG_FACETS)}"
+            f"--cooccurrence {facet!r} is not a tag facet; use one of: "
+            f"{', '.join(facets.TAG_FACETS)}"
         )
     taxonomy = tagging.load_taxonomy()
     wanted = list(dict.fromkeys(terms))

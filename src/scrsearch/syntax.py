@@ -34,14 +34,11 @@ import re
 from dataclasses import dataclass, replace
 
 from .errors import QueryError
+from .facets import QUERY_FIELD_ALIASES
 
 #: Fields a query may name as `field:value`, with the aliases people type.
 QUERY_FIELDS = {
-    "text": "text", "title": "title", "subject": "subject", "locality": "locality",
-    "region": "region", "nation": "nation", "year": "year", "doc_type": "doc_type",
-    "type": "doc_type", "source": "source", "theme": "theme", "risk": "risk_factor",
-    "risk_factor": "risk_factor", "issue": "practice_issue", "practice_issue": "practice_issue",
-    "tag": "tags", "tags": "tags",
+    "text": "text", "title": "title", **QUERY_FIELD_ALIASES, "tag": "tags", "tags": "tags",
 }  # fmt: skip
 FIELD_NAMES = frozenset(QUERY_FIELDS.values())
 

@@ -24,6 +24,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+from .facets import TAG_FACETS
 from .localities import Locality, all_regions, locality_record, region_name
 from .metadata import infer_metadata, metadata_from_link_text
 from .models import PassageTag, ReportTag
@@ -48,7 +49,8 @@ __all__ = [
     "tag_passage",
 ]
 
-FACETS = ("theme", "risk_factor", "practice_issue")
+#: The facets a taxonomy term may belong to (facets.py).
+FACETS = TAG_FACETS
 #: Facets whose cues a negation ("no evidence of ...") cancels; a practice issue is often
 #: stated by a negative ("information was not shared"), so negation never cancels it.
 NEGATABLE_FACETS = frozenset({"theme", "risk_factor"})

@@ -8,6 +8,7 @@ import sys
 import click
 
 from ..errors import UsageError
+from ..facets import TAG_FACETS
 from ..models import DOC_TYPES, STATUSES
 from ..store import Store
 from . import EXIT_FAILED, main
@@ -405,7 +406,7 @@ def _show_review(entry: dict) -> None:
 @main.command()
 @click.option(
     "--facet",
-    type=click.Choice(["theme", "risk_factor", "practice_issue"]),
+    type=click.Choice(TAG_FACETS),
     help="Only this facet.",
 )
 @click.option("--term", "term_id", metavar="ID", help="Only this term, with all its cues.")

@@ -6,7 +6,6 @@ import json
 
 import click
 
-from .. import config
 from ..errors import UsageError
 from . import EXIT_FAILED, main
 from .options import crawl_options, home_of
@@ -41,7 +40,7 @@ def crawl(ctx, sources, all_sources, max_documents, dry_run, user_agent, delay):
         raise UsageError(f"name the sources to crawl, or give --all; known sources: {known}")
     if sources and all_sources:
         raise UsageError("give source names or --all, not both")
-    fetcher = Fetcher(user_agent=user_agent or config.USER_AGENT, delay=delay)
+    fetcher = Fetcher(user_agent=user_agent, delay=delay)
 
     def progress(line: str) -> None:
         click.echo(line, err=True)

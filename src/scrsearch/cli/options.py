@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .. import facets
 from ..config import Home, resolve_home
 from ..models import DOC_TYPES
 
@@ -108,41 +109,36 @@ def _check_sources(ctx: click.Context, param: click.Parameter, values: tuple) ->
     return values
 
 
+#: How each facet's filter option reads in --help (its name and keyword come from facets.py).
+FILTER_OPTION_HELP: dict[str, dict[str, Any]] = {
+    "locality": dict(metavar="NAME",
+                     help="Local authority, e.g. Bradford (repeat for any of several)."),
+    "region": dict(metavar="NAME", help="Region, e.g. 'Yorkshire and The Humber' or Yorkshire."),
+    "nation": dict(metavar="NAME", callback=_check_nations,
+                   help="England, Wales, Scotland or Northern Ireland."),
+    "year": dict(metavar="YEAR[-YEAR]",
+                 help="Year of publication, or a range: 2015, 2014-2018, 2015-."),
+    "doc_type": dict(type=click.Choice(DOC_TYPES), help="Document type."),
+    "source": dict(metavar="NAME", callback=_check_sources,
+                   help="Where documents came from (local, or a crawl source)."),
+    "subject": dict(metavar="NAME", help="The child's pseudonym or name, e.g. 'Child D'."),
+    "theme": dict(metavar="ID", help="Theme id, e.g. neglect (repeat: all must apply)."),
+    "risk_factor": dict(metavar="ID",
+                        help="Risk factor id, e.g. domestic_abuse (repeat: all must apply)."),
+    "practice_issue": dict(metavar="ID",
+                           help="Practice issue id, e.g. information_sharing (repeat: all apply)."),
+}  # fmt: skip
+
+#: The filter options' keywords, as `search.make_filters` takes them.
+FILTER_KEYS = facets.FILTER_KEYS
+
+
 def filter_options(func: Callable) -> Callable:
     """The filters shared by search, export, stats and watch (repeatable, combinable)."""
-    decorators = [
-        click.option("--locality", "localities", multiple=True, metavar="NAME",
-                     help="Local authority, e.g. Bradford (repeat for any of several)."),
-        click.option("--region", "regions", multiple=True, metavar="NAME",
-                     help="Region, e.g. 'Yorkshire and The Humber' or Yorkshire."),
-        click.option("--nation", "nations", multiple=True, metavar="NAME",
-                     callback=_check_nations,
-                     help="England, Wales, Scotland or Northern Ireland."),
-        click.option("--year", "years", multiple=True, metavar="YEAR[-YEAR]",
-                     help="Year of publication, or a range: 2015, 2014-2018, 2015-."),
-        click.option("--doc-type", "doc_types", multiple=True,
-                     type=click.Choice(DOC_TYPES), help="Document type."),
-        click.option("--source", "sources", multiple=True, metavar="NAME",
-                     callback=_check_sources,
-                     help="Where documents came from (local, or a crawl source)."),
-        click.option("--subject", "subjects", multiple=True, metavar="NAME",
-                     help="The child's pseudonym or name, e.g. 'Child D'."),
-        click.option("--theme", "themes", multiple=True, metavar="ID",
-                     help="Theme id, e.g. neglect (repeat: all must apply)."),
-        click.option("--risk", "risks", multiple=True, metavar="ID",
-                     help="Risk factor id, e.g. domestic_abuse (repeat: all must apply)."),
-        click.option("--issue", "issues", multiple=True, metavar="ID",
-                     help="Practice issue id, e.g. information_sharing (repeat: all apply)."),
-    ]  # fmt: skip
-    for decorator in reversed(decorators):
-        func = decorator(func)
+    for name, option in reversed(facets.FILTER_OPTIONS.items()):
+        key = facets.BY_NAME[name].filter_key
+        func = click.option(option, key, multiple=True, **FILTER_OPTION_HELP[name])(func)
     return func
-
-
-FILTER_KEYS = (
-    "localities", "regions", "nations", "years", "doc_types",
-    "sources", "subjects", "themes", "risks", "issues",
-)  # fmt: skip
 
 
 def match_options(func: Callable) -> Callable:

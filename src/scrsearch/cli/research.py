@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .. import export as exporting
+from ..facets import TAG_FACETS
 from . import main
 from .options import LazyChoice, emit_json, filter_options, home_of, match_options, pop_filters
 
@@ -160,7 +161,7 @@ def _csv_text(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 )
 @click.option(
     "--cooccurrence",
-    type=click.Choice(("theme", "risk_factor", "practice_issue")),
+    type=click.Choice(TAG_FACETS),
     help="Count reports in which terms of this facet appear together.",
 )
 @click.option(

@@ -33,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 from .. import __version__
 from ..config import Home
 from ..errors import IndexError_, QueryError, ScrsearchError, UsageError
+from ..facets import FACET_HEADINGS, TAG_FACETS, TAG_PARAMS
 from ..report_detail import (
     ReportPassage,
     passage_stems,
@@ -55,14 +56,7 @@ REPORTS_CACHED = 16
 #: Facet values listed before "more".
 FACET_SHOWN = 8
 
-FACET_HEADINGS = {
-    "theme": "Theme", "risk_factor": "Risk factor", "practice_issue": "Practice issue",
-    "region": "Region", "locality": "Local authority", "nation": "Nation", "year": "Year",
-    "doc_type": "Document type", "source": "Source", "subject": "Subject",
-}  # fmt: skip
 PARAM_HEADINGS = {p: FACET_HEADINGS[f] for f, p in FACET_PARAMS.items()}
-#: Stats fields -> the URL parameter filtering by one of their values.
-STATS_PARAMS = {"risk_factor": "risk", "practice_issue": "issue"}
 META_FIELDS = ("report_id", "sha256", "original_name", "subject", "locality", "region", "nation",
                "year", "doc_type", "source", "url", "fetched_at", "status", "error", "pages",
                "extractor", "added_from", "added_at", "indexed_at")  # fmt: skip
@@ -110,7 +104,7 @@ class WebApp:
         if value is None:
             return "(none)"
         text = str(value)
-        if facet in ("theme", "risk_factor", "practice_issue", "risk", "issue"):
+        if facet in TAG_FACETS or facet in TAG_PARAMS:
             return self.labels.get(text, text)
         if facet == "doc_type":
             return text.replace("_", " ")
@@ -379,7 +373,7 @@ class WebApp:
                                    "fields": statistics.STATS_FIELDS}  # fmt: skip
         if len(table.by) == 1:
             field = table.by[0]
-            param = STATS_PARAMS.get(field, field)
+            param = FACET_PARAMS.get(field, field)
             context["rows"] = [
                 {"value": r[field], "label": self.label(field, r[field]), "count": r["count"],
                  "url": state.adding(param, r[field])

@@ -13,21 +13,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from .. import facets
 from ..errors import UsageError
 
 #: URL parameter -> keyword of `search.make_filters`, in the order the page lists filters.
-FILTER_PARAMS = {
-    "theme": "themes", "risk": "risks", "issue": "issues", "region": "regions",
-    "locality": "localities", "nation": "nations", "year": "years", "doc_type": "doc_types",
-    "source": "sources", "subject": "subjects",
-}  # fmt: skip
+FILTER_PARAMS = facets.FILTER_PARAMS
 
 #: A facet of the search JSON -> the URL parameter that filters by one of its values.
-FACET_PARAMS = {
-    "theme": "theme", "risk_factor": "risk", "practice_issue": "issue", "region": "region",
-    "locality": "locality", "nation": "nation", "year": "year", "doc_type": "doc_type",
-    "source": "source", "subject": "subject",
-}  # fmt: skip
+FACET_PARAMS = facets.FACET_PARAMS
 
 #: Longest query accepted: anything longer is a paste gone wrong, not a search.
 MAX_QUERY_CHARS = 500

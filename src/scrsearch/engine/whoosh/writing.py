@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from whoosh.writing import IndexWriter, SegmentWriter
 
-from ...config import Home
+from ...config import Home, Settings
 from ...models import Document, Passage
 from . import fastpaths, manifest
 from .codec import FlatCodec
 from .generations import _open_checked, open_for_reading
 
 #: Memory for a writer's postings before it spills sorted runs to disk (Whoosh's estimate;
-#: the real size is about a quarter more). With a commit every COMMIT_EVERY_PASSAGES passages
+#: the real size is about a quarter more). With a commit every SCRSEARCH_COMMIT_PASSAGES passages
 #: (pipeline.py) a batch fits, so postings are sorted in memory: spilling pickled each posting
 #: to a run file and merged the runs back, a third of the index time.
-WRITER_LIMIT_MB_DEFAULT = 1024
 
 #: Segments with fewer live passages than this are merged (when there are two or more, or
 #: when one is more than half deleted); bigger ones are left as written.
@@ -87,7 +85,7 @@ def open_writer(path: Path) -> IndexWriter:
         manifest.write_manifest(path)  # built before manifests, or killed before writing it
     return _SegmentWriter(
         ix,
-        limitmb=int(os.environ.get("SCRSEARCH_WRITER_MB", WRITER_LIMIT_MB_DEFAULT)),
+        limitmb=Settings.from_env().writer_mb,
         timeout=60.0,
         delay=0.25,
         compound=False,
