@@ -13,8 +13,8 @@
 And, Or, Not, AndNot, AndMaybe, Require); a leaf whose field is None searches the default
 fields. The tree is word-level: the engine analyzes each leaf with its field's analyzer.
 
-It reads exactly what Whoosh's MultifieldParser read for search.py: a tokenizer with Whoosh's
-taggers in their order, then one function per Whoosh filter in its order (brackets,
+It reads exactly what Whoosh's MultifieldParser read for scrsearch before it: a tokenizer
+with Whoosh's taggers in their order, then one function per Whoosh filter in its order (brackets,
 wildcards, fields, boosts, + and -, operators). So it copies Whoosh's odd cases, and the
 equivalence tests (tests/test_syntax.py) hold it to that:
 - `+word` makes the other items optional (AndMaybe), and `-`/`+` count only at the top

@@ -103,7 +103,7 @@ def matching_docnums(leaf_searcher, q, context=None) -> set[int]:
     from whoosh import query as wq
 
     reader = leaf_searcher.reader()
-    if hasattr(q, "docnums"):  # a query that knows its own set (search.ReportQuery)
+    if hasattr(q, "docnums"):  # a query that knows its own set (reports.ReportQuery)
         return q.docnums(reader)
     if isinstance(q, wq.Term):
         return _term_docnums(reader, q.fieldname, q.text)

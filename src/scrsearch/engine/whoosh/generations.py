@@ -45,7 +45,7 @@ def _text_analyzer():
 
 def build_schema() -> Schema:
     """The one Whoosh schema: a document per passage, with its report's title for scoring.
-    Positions are kept in our compact format (postings.py), read by the writer's codec."""
+    Positions are kept in our compact format (codec.py), read by the writer's codec."""
     schema = Schema(
         sha256=ID(stored=True, sortable=True),
         page=STORED(),
