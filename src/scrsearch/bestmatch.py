@@ -72,7 +72,7 @@ def search_best(home, engine, catalogue, request, best: BestMatch) -> dict:
     """The JSON contract of `scrsearch search --format json` for a best-match query."""
     from . import provenance, reviews
     from .engine import PASSAGES_PER_REPORT
-    from .results import facet_counts, passage_json, report_json
+    from .results import facet_counts, name_reviews, passage_json, report_json
     from .tagging import explain_tags
 
     found = rank(engine, catalogue, request, best)
@@ -108,10 +108,8 @@ def search_best(home, engine, catalogue, request, best: BestMatch) -> dict:
     provenance.annotate_results(home, results, catalogue.documents)  # text layer or OCR
     if groups is not None:
         results = _per_review(results, groups, catalogue)
-    else:  # per file, each still naming its review
-        review_of = reviews.groups_of(home).review_of
-        for entry in results:
-            entry["review_id"] = review_of(entry["sha256"])
+    else:
+        name_reviews(home, results)
     return {
         "query": request.query,
         "filters": request.filters.to_json(),

@@ -159,10 +159,8 @@ def search(home: Home, request: SearchRequest) -> dict:
             results, groups, catalogue.documents,
             lambda doc: report_json(doc, catalogue.tags.get(doc.sha256, [])),
         )  # fmt: skip
-    else:  # per file, each still naming its review
-        review_of = reviews.groups_of(home).review_of
-        for entry in results:
-            entry["review_id"] = review_of(entry["sha256"])
+    else:
+        name_reviews(home, results)
     return {
         "query": request.query,
         "filters": request.filters.to_json(),
@@ -174,6 +172,13 @@ def search(home: Home, request: SearchRequest) -> dict:
         "facets": facet_counts(report_hits, catalogue) if request.facets else {},
         "results": results,
     }
+
+
+def name_reviews(home: Home, results: list[dict]) -> None:
+    """Results per file (`--all-copies`), each still naming its review."""
+    review_of = reviews.groups_of(home).review_of
+    for entry in results:
+        entry["review_id"] = review_of(entry["sha256"])
 
 
 def _rank_text(engine: Engine, text_query, catalogue: ReportCatalogue, request, pager=None):
