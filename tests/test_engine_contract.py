@@ -136,6 +136,8 @@ def test_close_drops_the_open_index_and_a_commit_elsewhere_is_seen(empty):
     other = type(empty)(empty.home)  # another process's engine, in effect
     with other.batch() as batch:
         batch.drop_report(B)
+    assert len(empty.count_reports(query, None)) == 2, "answers read the last refresh"
+    empty.refresh()
     assert set(empty.count_reports(query, None)) == {A}, "a long-lived engine sees commits"
     empty.close()
     assert set(empty.count_reports(query, None)) == {A}

@@ -48,7 +48,7 @@ class SearchRequest:
 def _open(home: Home) -> tuple[Engine, ReportCatalogue]:
     """The home's engine (its index open and current) and its catalogue of indexed reports."""
     engine = open_engine(home)
-    engine.searcher()  # opens the index first: a missing index is the error to give
+    engine.refresh()  # the index as it is now; a missing index is the error to give
     return engine, report_catalogue(home)
 
 

@@ -19,6 +19,8 @@ The contract, in the words an engine must keep:
   names; `None` means no words. Best-match queries arrive already read (query.BestMatch).
 - **Answers.** Counting and ranking take the set of reports the filters allow and never
   return others. Ranking is deterministic: equal scores order by report id, so pages agree.
+- **Freshness.** Answers read the index as of the last `refresh()`, which each operation
+  (a search, an export, a count) calls first; a long-lived process sees every commit.
 - **Caches.** An engine may cache per open index; `close()` drops them, and
   `forget_engines()` closes every engine this process opened.
 """
@@ -119,6 +121,10 @@ class Engine(Protocol):
         """Record the live index's files again (after `inspect` found none)."""
 
     # -- reading -------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Open the live index, or reopen it if a commit happened since: every answer until
+        the next refresh reads the index as it is now (an operation calls it once, first)."""
+
     def tokens(self, text: str) -> Iterator[tuple[str, int, int]]:
         """`text` as the index reads it: (index term, start char, end char)."""
 
