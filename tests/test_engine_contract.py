@@ -154,6 +154,23 @@ def test_search_is_the_same_through_a_reopened_engine(tmp_path, corpus_dir):
         assert open_engine(home).live_reports() == {d.sha256 for d in store.documents()}
 
 
+def test_forgetting_the_caches_leaves_nothing_kept_and_search_still_works(tmp_path, corpus_dir):
+    from scrsearch import engine, report_catalogue, review_results
+    from scrsearch.engine.whoosh import bestrank, fastpaths, reports
+    from scrsearch.results import forget_caches
+
+    home = Home(tmp_path / "home").ensure()
+    add_paths(home, sorted((corpus_dir / "ofsted-jtai").rglob("*.pdf"))[:2])
+    run_index(home)
+    before = search(home, SearchRequest("neglect of children", limit=5))
+    kept = (engine._ENGINES, report_catalogue._LOADED, review_results._GROUPS,
+            reports.SEGMENT_REPORTS, fastpaths._SEGMENT_LENGTHS, bestrank._SEGMENT_NUMBERS)  # fmt: skip
+    assert all(kept), "a search keeps its engine, catalogue, groups and segment tables"
+    forget_caches()
+    assert not any(kept)
+    assert search(home, SearchRequest("neglect of children", limit=5)) == before
+
+
 # -- the engine's boundary, read from the source -------------------------------------------------
 
 

@@ -52,6 +52,19 @@ def _open(home: Home) -> tuple[Engine, ReportCatalogue]:
     return engine, report_catalogue(home)
 
 
+def forget_caches() -> None:
+    """Drop everything searching keeps for the life of the process: open engines and their
+    per-segment tables, loaded catalogues and review groups (tests; a long process that
+    changes homes)."""
+    from .engine import forget_engines
+    from .report_catalogue import forget_catalogues
+    from .review_results import forget_groups_of
+
+    forget_engines()
+    forget_catalogues()
+    forget_groups_of()
+
+
 def report_json(doc: Document, tags: Sequence[ReportTag], url: str | None = None) -> dict:
     """The report fields shared by search results, `reports` and exports."""
     return {

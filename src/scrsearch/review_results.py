@@ -141,6 +141,13 @@ def groups_of(home: Home) -> Groups:
     return groups
 
 
+def forget_groups_of() -> None:
+    """Drop every home's kept review groups (tests; a process that changes homes)."""
+    for db, _version, _groups in _GROUPS.values():
+        db.close()
+    _GROUPS.clear()
+
+
 def copy_json(doc: Document, member: Member | None, urls: Sequence[str] = ()) -> dict:
     """One report of a review as results list it: {report_id, sha256, source, url, pages}."""
     return {
