@@ -163,8 +163,10 @@ def test_forgetting_the_caches_leaves_nothing_kept_and_search_still_works(tmp_pa
     add_paths(home, sorted((corpus_dir / "ofsted-jtai").rglob("*.pdf"))[:2])
     run_index(home)
     before = search(home, SearchRequest("neglect of children", limit=5))
-    kept = (engine._ENGINES, report_catalogue._LOADED, review_results._GROUPS,
-            reports.SEGMENT_REPORTS, fastpaths._SEGMENT_LENGTHS, bestrank._SEGMENT_NUMBERS)  # fmt: skip
+    kept = (
+        engine._ENGINES, report_catalogue._LOADED, review_results._GROUPS,
+        reports.SEGMENT_REPORTS, fastpaths._SEGMENT_LENGTHS, bestrank._SEGMENT_NUMBERS,
+    )  # fmt: skip
     assert all(kept), "a search keeps its engine, catalogue, groups and segment tables"
     forget_caches()
     assert not any(kept)
