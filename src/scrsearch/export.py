@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from operator import itemgetter
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from . import __version__, provenance
+from .atomic_files import atomic_file
 from .config import Home
 from .errors import UsageError
 from .store import utc_now, write_atomically
@@ -245,25 +245,12 @@ def export(
     if not path.parent.is_dir():
         raise UsageError(f"-o {path}: the folder {path.parent} does not exist; create it first")
     encoding = "utf-8-sig" if excel else "utf-8"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; an export is an ordinary file
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
-            count, reports = _write(fmt, meta, rows, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+    # mkstemp makes 0600; an export is an ordinary file.
+    with atomic_file(path, 0o666 & ~_umask(), encoding) as handle:
+        count, reports = _write(fmt, meta, rows, handle)
         meta_path = None
-        if fmt == "csv":
+        if fmt == "csv":  # written first: the export appears only with its record
             meta_path = path.with_name(path.name + ".meta.json")
             side = {**meta, "file": path.name, "rows": count, "reports": reports}
             write_atomically(meta_path, (json.dumps(side, indent=2) + "\n").encode())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if exc.filename is None:  # a failed write (a full disk) names no file: name it
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return ExportSummary(count, reports, path, meta_path, meta)
