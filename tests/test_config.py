@@ -104,8 +104,6 @@ def test_every_setting_is_in_the_readme_table() -> None:
 def test_no_module_reads_a_setting_at_import_or_outside_config() -> None:
     """Only config.py reads SCRSEARCH_* variables; every one named in src/ is a setting."""
     known = set(Settings.variables()) | {"SCRSEARCH_HOME"}
-    # index.py reads SCRSEARCH_WRITER_MB itself until the engine move switches it to
-    # Settings.writer_mb (issue 11); it is a setting already.
     allowed = {SRC / "config.py"}
     for path in SRC.rglob("*.py"):
         text = path.read_text(encoding="utf-8")

@@ -1,8 +1,9 @@
 """The installed Whoosh is one the tests against Whoosh's own code have covered.
 
-The engine reads Whoosh's private internals (whooshfix.py, index.py, postings.py and the tests
-that compare our fast paths with Whoosh's own code), so a new Whoosh must be chosen on purpose:
-run the suite against it, then widen TESTED_WHOOSH and the pin in pyproject.toml together.
+The engine reads Whoosh's private internals (engine/whoosh/: fastpaths.py, codec.py,
+patches.py, strict.py, and the tests that compare our fast paths with Whoosh's own code), so a
+new Whoosh must be chosen on purpose: run the suite against it, then widen TESTED_WHOOSH and the
+pin in pyproject.toml together.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The Whoosh fixes give Whoosh's own answers, each compared with Whoosh's code on a real index."""
+"""Our fast paths and query subclasses (engine/whoosh/fastpaths.py, patches.py) give Whoosh's
+own answers, each compared with Whoosh's code on a real index."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.writing import SegmentWriter
 
 from scrsearch.config import Home
-from scrsearch.engine.whoosh import fastpaths as whooshfix
+from scrsearch.engine.whoosh import fastpaths
 from scrsearch.engine.whoosh.codec import FlatLeafMatcher
 from scrsearch.engine.whoosh.generations import current_generation
 from scrsearch.engine.whoosh.patches import ExcludingAndNot, scoped
@@ -36,7 +37,7 @@ QUERIES = [
 def ix(tmp_path_factory, corpus_dir):
     """JTAI letters and ILACS reports indexed by scrsearch, with some passages deleted, so the
     matchers meet deleted documents too."""
-    home = Home(tmp_path_factory.mktemp("whooshfix") / "home").ensure()
+    home = Home(tmp_path_factory.mktemp("fastpaths") / "home").ensure()
     add_paths(home, [corpus_dir / "ofsted-jtai", corpus_dir / "ofsted-ilacs"])
     run_index(home)
     path = current_generation(home).path
@@ -105,7 +106,7 @@ def test_matching_docnums_are_the_matchers_ids(ix, text):
         for leaf, _offset in searcher.leaf_searchers():
             matcher = q.matcher(leaf, leaf.boolean_context())
             expected = set(matcher.all_ids()) if matcher.is_active() else set()
-            assert whooshfix.matching_docnums(leaf, q) == expected
+            assert fastpaths.matching_docnums(leaf, q) == expected
             assert not expected & set(leaf.reader().deleted_docs_set)
 
 
@@ -134,7 +135,7 @@ def test_excluded_words_are_excluded_from_the_first_match_too(tmp_path, ix):
         leaf = searcher
         fixed = set(scoped(q).matcher(leaf, leaf.boolean_context()).all_ids())
         released = set(q.matcher(leaf, leaf.boolean_context()).all_ids())
-        assert fixed == whooshfix.matching_docnums(leaf, q) == {2}
+        assert fixed == fastpaths.matching_docnums(leaf, q) == {2}
     assert released == {1, 2}, "Whoosh as released lets the passage with both words through"
 
 
@@ -229,7 +230,7 @@ def test_phrase_scores_are_whooshs_phrase_matcher(ix, text):
     with ix.searcher() as searcher:
         context = searcher.context()
         for leaf, _offset in searcher.leaf_searchers():
-            ours = whooshfix.phrases_scores(leaf, q, context)
+            ours = fastpaths.phrases_scores(leaf, q, context)
             assert ours is not None
             assert ours == _matcher_scores(q, leaf, context)
             found += len(ours)
@@ -244,19 +245,19 @@ def test_bulk_scores_are_whooshs_matcher_scores(ix, text):
     """Words and pairs of words scored a block at a time score bit for bit as Whoosh's
     matcher, deleted passages included in the segments."""
     q = parse_query(text, ix.schema)
-    assert whooshfix.scores_in_bulk(q)
-    assert whooshfix.matches_are_postings(q) == (" " not in text)  # one word, not an AND
+    assert fastpaths.scores_in_bulk(q)
+    assert fastpaths.matches_are_postings(q) == (" " not in text)  # one word, not an AND
     found = 0
     with ix.searcher() as searcher:
-        whooshfix.lengths_in_memory(searcher)
+        fastpaths.lengths_in_memory(searcher)
         context = searcher.context()
         for leaf, _offset in searcher.leaf_searchers():
-            docnums = whooshfix.matching_docnums(leaf, q)
-            ours = whooshfix.bulk_scores(leaf, q, context, docnums)
+            docnums = fastpaths.matching_docnums(leaf, q)
+            ours = fastpaths.bulk_scores(leaf, q, context, docnums)
             assert ours is not None
             assert ours == _matcher_scores(q, leaf, context)
-            if whooshfix.matches_are_postings(q):  # every match, with no set asked for
-                assert whooshfix.bulk_scores(leaf, q, context, None) == ours
+            if fastpaths.matches_are_postings(q):  # every match, with no set asked for
+                assert fastpaths.bulk_scores(leaf, q, context, None) == ours
             found += len(ours)
     assert found, f"{text} should be in the corpus"
 
@@ -268,5 +269,5 @@ def test_other_shapes_are_not_scored_in_bulk(ix, text):
     """An OR of words over two fields is one OR of four terms (Whoosh's order of adding them
     could change the sum); NOTs, phrases and prefixes are left to Whoosh's matchers."""
     q = parse_query(text, ix.schema)
-    assert not whooshfix.scores_in_bulk(q)
-    assert not whooshfix.matches_are_postings(q)
+    assert not fastpaths.scores_in_bulk(q)
+    assert not fastpaths.matches_are_postings(q)
