@@ -107,12 +107,11 @@ class WhooshBatch:
             except BaseException:
                 writing.cancel_quietly(writer)
                 raise
-        elif issubclass(exc_type, (OSError, ValueError)):
-            # The disk may still be full: a cancel that fails in turn leaves only files no
-            # table of contents names, which the next commit removes.
-            writing.cancel_quietly(writer)
         else:
-            writer.cancel()
+            # The disk may still be full: a cancel that fails in turn leaves only files no
+            # table of contents names, which the next commit removes; the error that stopped
+            # the batch is the one raised.
+            writing.cancel_quietly(writer)
 
 
 @dataclass
