@@ -403,8 +403,8 @@ def _index_documents(
     texts = iter(_texts(store, todo))
     deferred: list[str] = []
     done = 0
-    batch: list[str] = []
-    batch_passages = 0
+    written: list[str] = []  # reports in the open batch
+    written_passages = 0
     # Commit after this many reports or passages, so a long run saves its work as it goes and
     # a kill loses at most one batch.
     settings = Settings.from_env()
@@ -412,13 +412,13 @@ def _index_documents(
     try:
         while more:
             # One write batch a pass, committed when it is full or the texts run out.
-            batch, batch_passages, more = [], 0, False
-            with engine.batch(gen_path) as writer:
+            written, written_passages, more = [], 0, False
+            with engine.batch(gen_path) as batch:
                 for doc, result in texts:
                     done += 1
                     progress(done, len(todo), doc.original_name)
                     if isinstance(result, ExtractError):
-                        _record_failure(store, writer, doc, result, summary)
+                        _record_failure(store, batch, doc, result, summary)
                         continue
                     # An indexed report stays visible to readers while a rebuild redoes it.
                     store.set_extracted(
@@ -429,25 +429,25 @@ def _index_documents(
                         error=None,
                     )
                     store.set_page_sources(doc.sha256, result)
-                    count = _index_one(store, writer, doc, result)
+                    count = _index_one(store, batch, doc, result)
                     summary.indexed += 1
                     summary.passages += count
-                    batch.append(doc.sha256)
-                    batch_passages += count
+                    written.append(doc.sha256)
+                    written_passages += count
                     if (
-                        len(batch) >= settings.commit_every
-                        or batch_passages >= settings.commit_passages
+                        len(written) >= settings.commit_every
+                        or written_passages >= settings.commit_passages
                     ):
                         more = True
                         break
-            (deferred.extend if defer_marks else store.mark_indexed)(batch)
+            (deferred.extend if defer_marks else store.mark_indexed)(written)
         return deferred
     except (OSError, sqlite3.Error) as exc:
         # A full disk or a permission: keep what was committed, say why the run stopped.
         if isinstance(exc, OSError) and not exc.filename:
             exc.filename = str(gen_path)  # Whoosh's failed writes name no file
-        summary.indexed -= len(batch)
-        summary.passages -= batch_passages
+        summary.indexed -= len(written)
+        summary.passages -= written_passages
         summary.stopped = str(faults.explain(store.home, exc) or exc)
         return deferred
 

@@ -27,6 +27,7 @@ The contract, in the words an engine must keep:
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -188,7 +189,7 @@ def forget_engines() -> None:
     for engine in _ENGINES.values():
         engine.close()
     _ENGINES.clear()
-    if "scrsearch.engine.whoosh" in __import__("sys").modules:
+    if "scrsearch.engine.whoosh" in sys.modules:  # nothing to forget if never loaded
         from .whoosh import forget_segments
 
         forget_segments()

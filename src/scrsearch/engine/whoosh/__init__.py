@@ -25,24 +25,9 @@ from ...errors import IndexDamaged, IndexError_
 from ...highlight import Highlighter
 from ...models import Document, Passage
 from . import bestrank, fastpaths, generations, manifest, reports, strict, suggest, writing
+from .generations import text_terms, text_tokens
 from .patches import scoped
 from .translate import parse_query
-
-
-@lru_cache(maxsize=1)
-def _analyzer():
-    return generations.build_schema()["text"].analyzer
-
-
-def text_tokens(text: str) -> Iterator[tuple[str, int, int]]:
-    """`text` as the index reads it: (index term, start char, end char)."""
-    for token in _analyzer()(text, chars=True):
-        yield token.text, token.startchar, token.endchar
-
-
-def text_terms(text: str) -> list[str]:
-    """The index terms of `text`."""
-    return [t.text for t in _analyzer()(text)]
 
 
 @lru_cache(maxsize=1)

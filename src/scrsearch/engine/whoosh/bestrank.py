@@ -36,6 +36,7 @@ import numpy as np
 
 from ...query import BestMatch
 from . import fastpaths
+from .generations import text_terms
 from .reports import segment_reports
 
 #: Weight of a report's 2nd, 3rd, ... best passages: SUPPORT_DECAY ** rank (up to SUPPORT_K).
@@ -472,19 +473,15 @@ def _form_starts(terms: tuple[str, ...], spots: dict) -> list[int]:
 @lru_cache(maxsize=4096)
 def _name_terms(name: str | None) -> frozenset[str]:
     """A report's subject (a child's pseudonym, code or name) as index terms."""
-    from .generations import _text_analyzer
-
-    return frozenset(t.text for t in _text_analyzer()(name)) if name else frozenset()
+    return frozenset(text_terms(name)) if name else frozenset()
 
 
 @lru_cache(maxsize=1)
 def _stop_terms() -> frozenset[str]:
     """The stop words as the index holds them ("was" is stored as "wa")."""
     from ...query import stop_words
-    from .generations import _text_analyzer
 
-    analyzer = _text_analyzer()
-    return frozenset(t.text for word in stop_words() for t in analyzer(word))
+    return frozenset(term for word in stop_words() for term in text_terms(word))
 
 
 def _window_closeness(lists: list[tuple[int, list[int]]]) -> float:

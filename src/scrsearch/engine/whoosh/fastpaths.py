@@ -9,6 +9,7 @@ subclasses).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.scoring import BM25FScorer, WeightLengthScorer
@@ -286,18 +287,11 @@ def _phrase_word(matcher, i: int, starts: dict[int, set[int]], decode, weights) 
     """The candidates of `starts` (docnum -> phrase start positions) whose word `i` is at a
     start + i; its weights for them added to `weights` unless None. A block of the word's
     postings without a candidate is skipped by its last id, without being read."""
-    candidates = sorted(starts)
     kept: dict[int, set[int]] = {}
-    j, total = 0, len(candidates)
-    while matcher.is_active() and j < total:
-        if candidates[j] > matcher._maxid:
-            matcher._next_block()
-            continue
-        end = bisect_right(candidates, matcher._maxid, j)
+    for chunk in _blocks_of(matcher, sorted(starts)):
         matcher._read_ids()
         where = {docnum: k for k, docnum in enumerate(matcher._ids)}
-        found = [(d, where[d]) for d in candidates[j:end] if d in where]
-        j = end
+        found = [(d, where[d]) for d in chunk if d in where]
         if found:
             matcher._read_values()
             values = matcher._values
@@ -309,8 +303,22 @@ def _phrase_word(matcher, i: int, starts: dict[int, set[int]], decode, weights) 
                     kept[docnum] = left
                     if weights is not None:
                         weights[docnum] = matcher._weights[k]
-        matcher._next_block()
     return kept
+
+
+def _blocks_of(matcher, docnums: list[int]) -> Iterator[list[int]]:
+    """Walk a block matcher through the blocks that may hold some of the ascending `docnums`,
+    yielding those docnums with the matcher on their block; a block that holds none is passed
+    by its header, unread."""
+    j, total = 0, len(docnums)
+    while matcher.is_active() and j < total:
+        if docnums[j] > matcher._maxid:
+            matcher._next_block()
+            continue
+        end = bisect_right(docnums, matcher._maxid, j)
+        yield docnums[j:end]
+        j = end
+        matcher._next_block()
 
 
 def _tree_sum(values: list[float]) -> float:
@@ -545,15 +553,8 @@ def term_positions(reader, fieldname: str, text, docnums: list[int]) -> dict[int
                 out[docnum] = list(decode(matcher.value()))
         return out
     matcher, _deleted = found
-    j, total = 0, len(docnums)
-    while matcher.is_active() and j < total:
-        if docnums[j] > matcher._maxid:
-            matcher._next_block()
-            continue
-        end = bisect_right(docnums, matcher._maxid, j)
-        _block_positions_of(matcher, docnums[j:end], decode, out)
-        j = end
-        matcher._next_block()
+    for chunk in _blocks_of(matcher, docnums):
+        _block_positions_of(matcher, chunk, decode, out)
     return out
 
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -41,6 +43,24 @@ def _text_analyzer():
     # stoplist=None: the default analyzer drops stop words, so the phrase "voice of the child"
     # would match "voice child". Keeping them costs a little index size and buys exact phrases.
     return StemmingAnalyzer(stoplist=None, minsize=1)
+
+
+@lru_cache(maxsize=1)
+def text_analyzer():
+    """The text field's analyzer, made once (queries, highlights and titles read text as the
+    index did)."""
+    return _text_analyzer()
+
+
+def text_tokens(text: str) -> Iterator[tuple[str, int, int]]:
+    """`text` as the index reads it: (index term, start char, end char)."""
+    for token in text_analyzer()(text, chars=True):
+        yield token.text, token.startchar, token.endchar
+
+
+def text_terms(text: str) -> list[str]:
+    """The index terms of `text`."""
+    return [t.text for t in text_analyzer()(text)]
 
 
 def build_schema() -> Schema:
